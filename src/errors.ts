@@ -1,0 +1,16 @@
+/** An expected failure: printed as one line (`git-seal: <message>`), never with a stack unless --debug. */
+export class GitSealError extends Error {
+  constructor(
+    message: string,
+    readonly hint?: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+    this.name = 'GitSealError';
+  }
+
+  /** The one-line form shown to users: what went wrong, then what to do next. */
+  get oneLine(): string {
+    return this.hint ? `${this.message} (${this.hint})` : this.message;
+  }
+}

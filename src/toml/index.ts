@@ -1,0 +1,4 @@
+export { TomlSyntaxError } from './errors.js';
+export { decodeUtf8, scanToml } from './scanner.js';
+export { decodeScalar, formatBasicString } from './values.js';
+export type * from './types.js';
