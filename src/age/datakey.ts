@@ -1,0 +1,167 @@
+/**
+ * A git-seal file's 32-byte data key, stored as a standard armored age file
+ * (`-----BEGIN AGE ENCRYPTED FILE-----`) whose plaintext is the 32 bytes,
+ * encrypted to the file's recipients. Any age implementation can open it:
+ * `age -d -i keys.txt`.
+ */
+import { armor, Decrypter, Encrypter, type Identity, type Recipient } from 'age-encryption';
+import { GitSealError } from '../errors.js';
+import { decodeBase64NoPad } from './base64.js';
+import { parseRecipient } from './keys.js';
+
+export const DATA_KEY_BYTES = 32;
+
+const CORRUPT_HINT = 'the encrypted file is corrupt or was tampered with; restore it from git history (git checkout -- FILE)';
+
+export interface UnwrapOptions {
+  /** Names the file in error messages, e.g. `secrets/prod.toml`. */
+  source?: string;
+}
+
+export interface HeaderStanza {
+  /** The stanza type, e.g. `X25519` or `mlkem768x25519`. */
+  type: string;
+  /** All arguments after `->`, including the type. */
+  args: string[];
+  /** Length of the stanza body in bytes. */
+  bodyLength: number;
+}
+
+function label(source: string | undefined): string {
+  return source ? `${source}: data key` : 'data key';
+}
+
+/**
+ * Encrypt `dataKey` (32 bytes) to every recipient and return the armored age
+ * file. Identical recipient strings are wrapped once, so the header holds one
+ * stanza per distinct recipient.
+ */
+export async function wrapDataKey(dataKey: Uint8Array, recipients: readonly (string | Recipient)[]): Promise<string> {
+  if (dataKey.length !== DATA_KEY_BYTES) {
+    throw new GitSealError(`data key must be ${DATA_KEY_BYTES} bytes, got ${dataKey.length}`, 'this is a bug in git-seal; please report it');
+  }
+  if (recipients.length === 0) {
+    throw new GitSealError('no recipients to encrypt the data key to', 'add at least one age1… public key to the profile\'s recipients');
+  }
+  const e = new Encrypter();
+  const seen = new Set<string>();
+  for (const r of recipients) {
+    if (typeof r === 'string') {
+      const t = r.trim();
+      if (seen.has(t)) continue;
+      seen.add(t);
+      e.addRecipient(parseRecipient(t));
+    } else {
+      e.addRecipient(r);
+    }
+  }
+  return armor.encode(await e.encrypt(dataKey));
+}
+
+function decodeArmor(armored: string, source: string | undefined): Uint8Array {
+  try {
+    return armor.decode(armored);
+  } catch {
+    throw new GitSealError(`${label(source)} is not a valid armored age file`, CORRUPT_HINT);
+  }
+}
+
+const PRINTABLE = /^[\x20-\x7e]*$/;
+
+/**
+ * Parse the header of a binary age file (strictly, per the C2SP age spec).
+ * Exported for diagnostics; unwrapDataKey does not depend on it for security.
+ */
+export function parseAgeHeader(file: Uint8Array, source?: string): { stanzas: HeaderStanza[]; headerLength: number } {
+  const bad = (why: string): never => {
+    throw new GitSealError(`${label(source)} has an invalid age header (${why})`, CORRUPT_HINT);
+  };
+  let pos = 0;
+  const nextLine = (): string => {
+    const nl = file.indexOf(0x0a, pos);
+    if (nl < 0) bad('truncated');
+    const line = Buffer.from(file.buffer, file.byteOffset + pos, nl - pos).toString('latin1');
+    pos = nl + 1;
+    if (!PRINTABLE.test(line)) bad('non-printable characters');
+    return line;
+  };
+  if (nextLine() !== 'age-encryption.org/v1') bad('unknown version line');
+  const stanzas: HeaderStanza[] = [];
+  for (;;) {
+    const line = nextLine();
+    if (line.startsWith('--- ')) {
+      const mac = decodeBase64NoPad(line.slice(4));
+      if (mac === null || mac.length !== 32) bad('malformed MAC line');
+      return { stanzas, headerLength: pos };
+    }
+    if (!line.startsWith('-> ')) bad('expected a stanza or the MAC line');
+    const args = line.slice(3).split(' ');
+    if (args.some((a) => a.length === 0)) bad('empty stanza argument');
+    let bodyLength = 0;
+    for (;;) {
+      const b = nextLine();
+      const bytes = b.length <= 64 ? decodeBase64NoPad(b) : null;
+      if (bytes === null) bad('malformed stanza body');
+      bodyLength += bytes!.length;
+      if (b.length < 64) break;
+    }
+    stanzas.push({ type: args[0], args, bodyLength });
+  }
+}
+
+/** The recipient stanzas in an armored age file's header (public information only). */
+export function headerStanzas(armored: string, source?: string): HeaderStanza[] {
+  return parseAgeHeader(decodeArmor(armored, source), source).stanzas;
+}
+
+/**
+ * How many recipient stanzas the armored file's header holds. Compare it with
+ * the number of distinct recipients the file claims, to detect a recipients
+ * list that was edited without re-wrapping the key.
+ */
+export function stanzaCount(armored: string, source?: string): number {
+  return headerStanzas(armored, source).length;
+}
+
+/**
+ * Decrypt a data key. Returns null when none of `identities` is a recipient
+ * (the caller then says "you are not a recipient of this file"); throws
+ * GitSealError when the armor is corrupt or was tampered with (bad armor,
+ * malformed header, header MAC or payload authentication failure, wrong size).
+ *
+ * Note: a recipient's own stanza that was altered is indistinguishable from
+ * "not for me" (age stanzas are anonymous), so it yields null; callers that
+ * know their public key is listed for the file should treat that as tampering.
+ */
+export async function unwrapDataKey(armored: string, identities: readonly Identity[], opts: UnwrapOptions = {}): Promise<Uint8Array | null> {
+  const { source } = opts;
+  const file = decodeArmor(armored, source);
+  parseAgeHeader(file, source);
+
+  // Decrypter tries identities in order and stops at the first match, so the
+  // sentinel at the end runs exactly when every identity declined.
+  let noneMatched = false;
+  const d = new Decrypter();
+  for (const id of identities) d.addIdentity(id);
+  d.addIdentity({
+    unwrapFileKey() {
+      noneMatched = true;
+      return null;
+    },
+  });
+
+  let plaintext: Uint8Array;
+  try {
+    plaintext = await d.decrypt(file);
+  } catch (err) {
+    if (noneMatched) return null;
+    if (err instanceof GitSealError) throw new GitSealError(`${label(source)}: ${err.message}`, err.hint ?? CORRUPT_HINT);
+    const why = err instanceof Error && /HMAC/.test(err.message) ? 'header MAC mismatch' : 'authentication failed';
+    throw new GitSealError(`${label(source)} is corrupt or was tampered with (${why})`, CORRUPT_HINT);
+  }
+  if (plaintext.length !== DATA_KEY_BYTES) {
+    plaintext.fill(0);
+    throw new GitSealError(`${label(source)} has the wrong size (expected ${DATA_KEY_BYTES} bytes)`, CORRUPT_HINT);
+  }
+  return plaintext;
+}

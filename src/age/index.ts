@@ -1,0 +1,37 @@
+/** git-seal's age key handling: recipients, identities, identity files and data-key wrapping. */
+export { X25519Identity, X25519Recipient } from './x25519.js';
+export { HybridIdentity, HybridRecipient } from './hybrid.js';
+export {
+  generateIdentity,
+  generateX25519Identity,
+  identityToRecipient,
+  isIdentityString,
+  isRecipientString,
+  parseIdentity,
+  parseRecipient,
+  recipientOf,
+  x25519IdentityToRecipient,
+  type AgeIdentity,
+  type AgeRecipient,
+  type GeneratedIdentity,
+} from './keys.js';
+export { formatIdentityFile, formatRfc3339, parseIdentityFile, parseIdentityText } from './identity-file.js';
+export {
+  defaultKeyFile,
+  loadIdentities,
+  sopsDefaultKeyFiles,
+  type IdentitySource,
+  type LoadedIdentities,
+  type LoadIdentitiesOptions,
+} from './discovery.js';
+export {
+  DATA_KEY_BYTES,
+  headerStanzas,
+  parseAgeHeader,
+  stanzaCount,
+  unwrapDataKey,
+  wrapDataKey,
+  type HeaderStanza,
+  type UnwrapOptions,
+} from './datakey.js';
+export type { Identity, Recipient } from 'age-encryption';
