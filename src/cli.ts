@@ -1,0 +1,60 @@
+import { readFileSync } from 'node:fs';
+import yargs, { type Argv, type CommandModule } from 'yargs';
+import { GitSealError } from './errors.js';
+import { commands } from './commands/index.js';
+import { toList } from './commands/common.js';
+
+export function packageVersion(): string {
+  try {
+    return JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version as string;
+  } catch {
+    return 'unknown';
+  }
+}
+
+class UsageError extends GitSealError {}
+
+export function buildCli(argv: string[]): Argv {
+  return yargs(argv)
+    .scriptName('git-seal')
+    .usage('$0 <command> [options]\n\nGit-native encrypted secrets TOML files: each value sealed with age, keys and comments readable.')
+    .option('identity', { alias: 'i', type: 'string', global: true, describe: 'age identity file to decrypt with (repeatable)', coerce: toList })
+    .option('quiet', { alias: 'q', type: 'boolean', global: true, describe: 'print only errors and requested output' })
+    .option('debug', { type: 'boolean', global: true, describe: 'show stack traces for errors' })
+    .command(commands as CommandModule[])
+    .demandCommand(1, 'Give a command; run git-seal --help to list them.')
+    .recommendCommands()
+    .strict()
+    .completion('completion', 'Print a bash/zsh completion script (git-seal completion >> ~/.bashrc)')
+    .version(packageVersion())
+    .alias('h', 'help')
+    .alias('V', 'version')
+    .help()
+    .wrap(null)
+    .fail((msg, err) => {
+      if (err) throw err;
+      throw new UsageError(msg ?? 'invalid usage', 'see git-seal --help', 2);
+    });
+}
+
+/** Run the CLI; returns the exit code instead of exiting so tests and the filter can embed it. */
+export async function main(argv: string[]): Promise<number> {
+  const debug = argv.includes('--debug');
+  try {
+    await buildCli(argv).parseAsync();
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    reportError(err, debug);
+    return err instanceof GitSealError ? err.exitCode : 1;
+  }
+}
+
+export function reportError(err: unknown, debug: boolean): void {
+  if (err instanceof GitSealError) {
+    process.stderr.write(`git-seal: ${err.oneLine}\n`);
+  } else {
+    const e = err as Error;
+    process.stderr.write(`git-seal: unexpected error: ${e?.message ?? String(err)} (rerun with --debug for details and report it)\n`);
+  }
+  if (debug && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
+}

@@ -1,0 +1,80 @@
+import { readFileSync } from 'node:fs';
+import type { CommandModule } from 'yargs';
+import { looksSealed, openWithKey, parseSealed, unwrapFileDataKey } from '../format/seal.js';
+import { mergeSealedFiles } from '../git/merge.js';
+import { findRepo } from '../git/repo.js';
+import { loadConfigIfPresent, plaintextKeyFilter, profileFor } from '../profiles/config.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { identityList, type GlobalArgs } from './common.js';
+
+interface TextconvArgs extends GlobalArgs {
+  file: string;
+}
+
+/** `diff.git-seal.textconv`: plaintext for key holders, the sealed text for everyone else. */
+export const textconvCommand: CommandModule<GlobalArgs, TextconvArgs> = {
+  command: 'textconv <file>',
+  describe: false,
+  builder: (y) => y.positional('file', { type: 'string', demandOption: true }),
+  handler: async (args) => {
+    const raw = readFileSync(args.file);
+    const text = raw.toString('utf8');
+    let out: string | Buffer = raw;
+    if (looksSealed(text)) {
+      try {
+        const sealed = parseSealed(text, args.file);
+        const key = sealed && (await unwrapFileDataKey(sealed, await identityList(args), args.file));
+        if (sealed && key) out = openWithKey(sealed, key, args.file);
+      } catch {
+        /* show what is there */
+      }
+    }
+    process.stdout.write(out);
+  },
+};
+
+interface MergeArgs extends GlobalArgs {
+  base: string;
+  ours: string;
+  theirs: string;
+  markerSize?: number;
+  path?: string;
+}
+
+/** `merge.git-seal.driver`: writes the merged (sealed) result over %A; exit 1 leaves a conflict. */
+export const mergeDriverCommand: CommandModule<GlobalArgs, MergeArgs> = {
+  command: 'merge-driver <base> <ours> <theirs> [markerSize] [path]',
+  describe: false,
+  builder: (y) =>
+    y
+      .positional('base', { type: 'string', demandOption: true })
+      .positional('ours', { type: 'string', demandOption: true })
+      .positional('theirs', { type: 'string', demandOption: true })
+      .positional('markerSize', { type: 'number' })
+      .positional('path', { type: 'string' }),
+  handler: async (args) => {
+    const path = args.path ?? args.ours;
+    let recipients: string[] | undefined;
+    let plaintextKeys;
+    try {
+      const config = loadConfigIfPresent(findRepo().root);
+      const profile = config ? profileFor(config, path) : null;
+      recipients = profile?.recipients;
+      plaintextKeys = plaintextKeyFilter(profile?.plaintextKeys ?? []);
+    } catch {
+      /* merge with ours' recipients */
+    }
+    const result = await mergeSealedFiles({
+      base: readFileSync(args.base, 'utf8'),
+      ours: readFileSync(args.ours, 'utf8'),
+      theirs: readFileSync(args.theirs, 'utf8'),
+      path,
+      markerSize: args.markerSize,
+      identities: await identityList(args),
+      recipients,
+      plaintextKeys,
+    });
+    writeFileAtomic(args.ours, result.text);
+    if (result.conflict) process.exitCode = 1;
+  },
+};

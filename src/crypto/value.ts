@@ -1,0 +1,105 @@
+import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
+import type { PathSegment } from '../toml/index.js';
+
+/**
+ * Per-value deterministic AEAD (docs/FORMAT.md, "Value encryption"):
+ *   K_enc   = HKDF-SHA256(data key, salt = "", info = "git-seal v1 value key")
+ *   K_nonce = HKDF-SHA256(data key, salt = "", info = "git-seal v1 nonce key")
+ *   P       = encodePath(key path)
+ *   N       = HMAC-SHA256(K_nonce, u32be(len P) || P || plaintext)[0..24]
+ *   C       = XChaCha20-Poly1305(K_enc, N, plaintext, aad = P)
+ *   token   = "ENC[gitseal.v1," || base64(N || C) || "]"
+ */
+export const FORMAT_VERSION = 1;
+export const TOKEN_PREFIX = 'ENC[gitseal.v';
+const TOKEN_V1 = 'ENC[gitseal.v1,';
+const NONCE_LEN = 24;
+const TAG_LEN = 16;
+const TOKEN_RE = /^ENC\[gitseal\.v(\d+),([A-Za-z0-9+/]*={0,2})\]$/;
+
+export interface ValueKeys {
+  readonly enc: Uint8Array;
+  readonly nonce: Buffer;
+}
+
+export class ValueAuthError extends Error {
+  constructor(readonly path: PathSegment[]) {
+    super('value failed authentication');
+    this.name = 'ValueAuthError';
+  }
+}
+
+export class UnknownVersionError extends Error {
+  constructor(readonly version: number) {
+    super(`unknown format version ${version}`);
+    this.name = 'UnknownVersionError';
+  }
+}
+
+export function deriveValueKeys(dataKey: Uint8Array): ValueKeys {
+  if (dataKey.length !== 32) throw new Error('data key must be 32 bytes');
+  const derive = (info: string) => Buffer.from(hkdfSync('sha256', dataKey, new Uint8Array(0), info, 32));
+  return { enc: new Uint8Array(derive('git-seal v1 value key')), nonce: derive('git-seal v1 nonce key') };
+}
+
+/** Unambiguous binary encoding of a key path: 0x01 u32be(len) utf8 for keys, 0x02 u32be(i) for array indices. */
+export function encodePath(path: readonly PathSegment[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const seg of path) {
+    if (typeof seg === 'number') {
+      const b = Buffer.alloc(5);
+      b[0] = 0x02;
+      b.writeUInt32BE(seg, 1);
+      parts.push(b);
+    } else {
+      const s = Buffer.from(seg, 'utf8');
+      const h = Buffer.alloc(5);
+      h[0] = 0x01;
+      h.writeUInt32BE(s.length, 1);
+      parts.push(h, s);
+    }
+  }
+  return Buffer.concat(parts);
+}
+
+function syntheticNonce(keys: ValueKeys, p: Buffer, plaintext: Buffer): Buffer {
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(p.length);
+  return createHmac('sha256', keys.nonce).update(len).update(p).update(plaintext).digest().subarray(0, NONCE_LEN);
+}
+
+/** Encrypt one value's raw source text; returns the token to be stored inside a TOML basic string. */
+export function encryptValue(keys: ValueKeys, path: readonly PathSegment[], plaintext: string): string {
+  const p = encodePath(path);
+  const pt = Buffer.from(plaintext, 'utf8');
+  const nonce = syntheticNonce(keys, p, pt);
+  const ct = xchacha20poly1305(keys.enc, nonce, p).encrypt(pt);
+  return TOKEN_V1 + Buffer.concat([nonce, ct]).toString('base64') + ']';
+}
+
+export function isValueToken(s: string): boolean {
+  return s.startsWith(TOKEN_PREFIX);
+}
+
+/** Decrypt a token made by encryptValue for the same path; throws ValueAuthError on any mismatch. */
+export function decryptValue(keys: ValueKeys, path: readonly PathSegment[], token: string): string {
+  const m = TOKEN_RE.exec(token);
+  if (!m) throw new ValueAuthError([...path]);
+  const version = Number(m[1]);
+  if (version !== FORMAT_VERSION) throw new UnknownVersionError(version);
+  const raw = Buffer.from(m[2], 'base64');
+  // Only canonical base64 is accepted, so that no altered character decodes to the same bytes.
+  if (raw.length < NONCE_LEN + TAG_LEN || raw.toString('base64') !== m[2]) throw new ValueAuthError([...path]);
+  const nonce = raw.subarray(0, NONCE_LEN);
+  const p = encodePath(path);
+  let pt: Uint8Array;
+  try {
+    pt = xchacha20poly1305(keys.enc, nonce, p).decrypt(raw.subarray(NONCE_LEN));
+  } catch {
+    throw new ValueAuthError([...path]);
+  }
+  const ptBuf = Buffer.from(pt.buffer, pt.byteOffset, pt.byteLength);
+  if (!timingSafeEqual(syntheticNonce(keys, p, ptBuf), nonce)) throw new ValueAuthError([...path]);
+  return ptBuf.toString('utf8');
+}

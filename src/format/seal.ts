@@ -1,0 +1,249 @@
+import { randomBytes } from 'node:crypto';
+import type { Identity } from 'age-encryption';
+import { GitSealError } from '../errors.js';
+import { decryptValue, deriveValueKeys, encryptValue, FORMAT_VERSION, isValueToken, UnknownVersionError, ValueAuthError, type ValueKeys } from '../crypto/value.js';
+import { stanzaCount, unwrapDataKey, wrapDataKey } from '../age/index.js';
+import { scanToml, TomlSyntaxError, type PathSegment, type TomlDocument } from '../toml/index.js';
+import { formatKeyPath } from './keypath.js';
+import { assembleSealed, META_TABLE, metaStart, readMeta, sealedBody, type SealedMeta } from './meta.js';
+
+/** A sealed file split into its parts. */
+export interface SealedFile {
+  text: string;
+  doc: TomlDocument;
+  /** Offset where the [gitseal] table starts; everything before it is the sealed body. */
+  bodyEnd: number;
+  meta: SealedMeta;
+}
+
+/** A sealed file whose data key is known. */
+export interface UnlockedFile {
+  sealed: SealedFile;
+  dataKey: Uint8Array;
+}
+
+/** What opening a sealed file yields: the exact plaintext and the key material to reseal it stably. */
+export interface OpenedFile extends UnlockedFile {
+  plaintext: string;
+}
+
+export type PlaintextKeyFilter = (path: readonly PathSegment[]) => boolean;
+
+export interface SealOptions {
+  /** age recipients (age1…, age1pq1…) for the data key. */
+  recipients: readonly string[];
+  /** Identities used to open an already sealed input or `previous`. */
+  identities?: readonly Identity[];
+  /** An earlier sealed version of this file (the index or HEAD blob) whose data key to reuse. */
+  previous?: string | SealedFile | UnlockedFile;
+  /** Keys whose values stay in plaintext. */
+  plaintextKeys?: PlaintextKeyFilter;
+  /** Name used in error messages. */
+  file?: string;
+}
+
+export interface SealResult {
+  text: string;
+  /** True when a new data key was made although a previous one was available (a recipient was removed). */
+  rotated: boolean;
+  /** True when the data key was carried over from the input or `previous`. */
+  reusedKey: boolean;
+}
+
+const SEALED_HEADER = new RegExp(`(^|\\n)\\[${META_TABLE}\\][ \\t]*\\r?(\\n|$)`);
+
+/** Cheap test for the [gitseal] table; parseSealed is the exact one. */
+export function looksSealed(text: string): boolean {
+  return SEALED_HEADER.test(text);
+}
+
+export function scanOrThrow(text: string, file: string): TomlDocument {
+  try {
+    return scanToml(text);
+  } catch (err) {
+    if (err instanceof TomlSyntaxError) {
+      throw new GitSealError(`${file}:${err.line}:${err.col}: ${err.reason}`, 'fix the TOML syntax and try again');
+    }
+    throw err;
+  }
+}
+
+/** Parse a sealed file, or return null when the text is plaintext TOML (no [gitseal] table). */
+export function parseSealed(text: string, file = '<stdin>'): SealedFile | null {
+  const doc = scanOrThrow(text, file);
+  const bodyEnd = metaStart(doc, text);
+  if (bodyEnd < 0) return null;
+  return { text, doc, bodyEnd, meta: readMeta(doc, text, file) };
+}
+
+function asSealed(x: string | SealedFile, file: string): SealedFile | null {
+  return typeof x === 'string' ? parseSealed(x, file) : x;
+}
+
+/** Unwrap the data key of a sealed file; null when none of the identities is a recipient. */
+export async function unwrapFileDataKey(sealed: SealedFile, identities: readonly Identity[], file: string): Promise<Uint8Array | null> {
+  if (identities.length === 0) return null;
+  return unwrapDataKey(sealed.meta.dataKey, identities, { source: file });
+}
+
+function noIdentityError(file: string, meta: SealedMeta, identityCount: number): GitSealError {
+  const to = meta.recipients.length ? meta.recipients.join(', ') : 'no listed recipients';
+  const what = identityCount === 0 ? 'no identity is available to open it' : `none of your ${identityCount} identities can open it`;
+  return new GitSealError(
+    `${file}: ${what}; it is sealed to ${to}`,
+    identityCount === 0
+      ? 'pass --identity FILE, set GITSEAL_AGE_KEY, or run git-seal keygen and ask a recipient to add you'
+      : 'ask a recipient of this file to add your public key (git-seal recipients add)',
+  );
+}
+
+function valueError(file: string, err: unknown): unknown {
+  if (err instanceof ValueAuthError) {
+    return new GitSealError(
+      `${file}: the value of '${formatKeyPath(err.path)}' failed authentication (tampered, moved or corrupted)`,
+      'restore the file from git history (git checkout -- FILE) or re-set the value',
+    );
+  }
+  if (err instanceof UnknownVersionError) {
+    return new GitSealError(`${file}: a value is sealed with format version ${err.version}, this git-seal reads version ${FORMAT_VERSION}`, 'upgrade git-seal');
+  }
+  return err;
+}
+
+/** Decrypt the values of a sealed file with a known data key. */
+export function openWithKey(sealed: SealedFile, dataKey: Uint8Array, file: string): string {
+  const keys = deriveValueKeys(dataKey);
+  const { text, doc, bodyEnd, meta } = sealed;
+  if (meta.conflict !== undefined) {
+    try {
+      return decryptValue(keys, [META_TABLE, 'conflict'], meta.conflict);
+    } catch (err) {
+      throw valueError(file, err);
+    }
+  }
+  let out = '';
+  let pos = 0;
+  for (const s of doc.scalars) {
+    if (s.start >= bodyEnd) break;
+    const token = text.slice(s.start, s.end);
+    if (s.kind !== 'string' || !token.startsWith('"') || !isValueToken(token.slice(1))) continue;
+    let plain: string;
+    try {
+      plain = decryptValue(keys, s.path, token.slice(1, -1));
+    } catch (err) {
+      throw valueError(file, err);
+    }
+    out += text.slice(pos, s.start) + plain;
+    pos = s.end;
+  }
+  out += sealedBody(text.slice(pos), bodyEnd - pos);
+  if (!meta.finalNewline) out = out.replace(/\r?\n$/, '');
+  return out;
+}
+
+/** Open a sealed file with the first identity that can unwrap its data key. */
+export async function openSealed(sealed: SealedFile, identities: readonly Identity[], file = '<stdin>'): Promise<OpenedFile> {
+  const dataKey = await unwrapFileDataKey(sealed, identities, file);
+  if (!dataKey) throw noIdentityError(file, sealed.meta, identities.length);
+  return { plaintext: openWithKey(sealed, dataKey, file), dataKey, sealed };
+}
+
+/** Decrypt sealed text to the exact bytes that were sealed. Plaintext input is an error. */
+export async function openText(text: string, identities: readonly Identity[], file = '<stdin>'): Promise<string> {
+  const sealed = parseSealed(text, file);
+  if (!sealed) throw new GitSealError(`${file}: not a sealed file (it has no [${META_TABLE}] table)`, 'nothing to decrypt');
+  return (await openSealed(sealed, identities, file)).plaintext;
+}
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  const sa = new Set(a);
+  return sa.size === new Set(b).size && b.every((x) => sa.has(x));
+}
+
+function normalizeRecipients(recipients: readonly string[]): string[] {
+  return [...new Set(recipients.map((r) => r.trim()))].sort();
+}
+
+/** Encrypt every value of a plaintext document (but plaintext keys) under `keys`. */
+function sealBody(text: string, doc: TomlDocument, keys: ValueKeys, plaintextKeys: PlaintextKeyFilter | undefined): string {
+  let out = '';
+  let pos = 0;
+  for (const s of doc.scalars) {
+    if (plaintextKeys?.(s.path)) continue;
+    out += text.slice(pos, s.start) + '"' + encryptValue(keys, s.path, text.slice(s.start, s.end)) + '"';
+    pos = s.end;
+  }
+  return out + text.slice(pos);
+}
+
+function assertNoReservedKeys(doc: TomlDocument, file: string): void {
+  const clash = doc.entries.find((e) => e.path[0] === META_TABLE) ?? doc.tables.find((t) => t.path[0] === META_TABLE);
+  if (clash) throw new GitSealError(`${file}:${clash.line}: the top-level key '${META_TABLE}' is reserved for git-seal's metadata`, 'rename that table or key');
+}
+
+/**
+ * Seal plaintext TOML (or re-seal a sealed file). The data key of the input or `previous` is reused when
+ * its recipients are a subset of the new ones; removing a recipient rotates it. Unchanged input with an
+ * unchanged recipient set reproduces the previous sealed bytes exactly.
+ */
+export async function seal(input: string, opts: SealOptions): Promise<SealResult> {
+  const file = opts.file ?? '<stdin>';
+  const identities = opts.identities ?? [];
+  const recipients = normalizeRecipients(opts.recipients);
+  if (recipients.length === 0) throw new GitSealError(`${file}: no recipients to seal for`, 'pass --recipient AGE1… or add recipients to the profile in .gitseal.toml');
+
+  let plaintext = input;
+  let doc = scanOrThrow(input, file);
+  let prior: UnlockedFile | null = null;
+  if (metaStart(doc, input) >= 0) {
+    const opened = await openSealed(parseSealed(input, file)!, identities, file);
+    prior = opened;
+    plaintext = opened.plaintext;
+    doc = scanOrThrow(plaintext, file);
+  } else if (opts.previous !== undefined) {
+    prior = await openPrevious(opts.previous, identities, file);
+  }
+  assertNoReservedKeys(doc, file);
+
+  let dataKey: Uint8Array;
+  let armor: string;
+  let rotated = false;
+  const priorMeta = prior?.sealed.meta;
+  const priorHonest = priorMeta !== undefined && stanzaCount(priorMeta.dataKey) === priorMeta.recipients.length;
+  if (prior && priorHonest && sameSet(priorMeta!.recipients, recipients)) {
+    dataKey = prior.dataKey;
+    armor = priorMeta!.dataKey;
+  } else if (prior && priorHonest && priorMeta!.recipients.every((r) => recipients.includes(r))) {
+    dataKey = prior.dataKey;
+    armor = await wrapDataKey(dataKey, recipients);
+  } else {
+    rotated = prior !== null;
+    dataKey = new Uint8Array(randomBytes(32));
+    armor = await wrapDataKey(dataKey, recipients);
+  }
+
+  const keys = deriveValueKeys(dataKey);
+  let body = sealBody(plaintext, doc, keys, opts.plaintextKeys);
+  const finalNewline = plaintext === '' || plaintext.endsWith('\n');
+  if (!finalNewline) body += doc.eol;
+  const meta: SealedMeta = { version: FORMAT_VERSION, recipients, dataKey: armor, finalNewline };
+  return { text: assembleSealed(body, meta, doc.eol), rotated, reusedKey: prior !== null && !rotated };
+}
+
+async function openPrevious(previous: string | SealedFile | UnlockedFile, identities: readonly Identity[], file: string): Promise<UnlockedFile | null> {
+  if (typeof previous !== 'string' && 'dataKey' in previous) return previous;
+  let sealed: SealedFile | null;
+  try {
+    sealed = asSealed(previous, file);
+  } catch {
+    return null; // an unreadable previous version only means no key reuse
+  }
+  if (!sealed) return null;
+  const dataKey = await unwrapFileDataKey(sealed, identities, file);
+  return dataKey ? { dataKey, sealed } : null;
+}
+
+/** Seal and return only the text. */
+export async function sealText(input: string, opts: SealOptions): Promise<string> {
+  return (await seal(input, opts)).text;
+}

@@ -1,0 +1,52 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../util/atomic.js';
+import { gitBuffer } from './run.js';
+
+export const DRIVER = 'git-seal';
+export const ATTRIBUTES = `filter=${DRIVER} diff=${DRIVER} merge=${DRIVER}`;
+
+/** dlt's and Streamlit's secrets layouts, in any directory of the repository. */
+export const DEFAULT_PATTERNS = ['**/.dlt/secrets.toml', '**/.dlt/*.secrets.toml', '**/.dlt/secrets.*.toml', '**/.streamlit/secrets.toml'];
+
+/**
+ * Add `PATTERN filter=git-seal diff=git-seal merge=git-seal` lines for the patterns not yet covered,
+ * keeping everything already in .gitattributes. Returns the patterns added.
+ */
+export function ensureAttributes(root: string, patterns: readonly string[]): string[] {
+  const path = join(root, '.gitattributes');
+  const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
+  const have = new Set(
+    text
+      .split(/\r?\n/)
+      .map((l) => l.trim().split(/\s+/))
+      .filter((w) => w.includes(`filter=${DRIVER}`))
+      .map((w) => w[0]),
+  );
+  const missing = patterns.filter((p) => !have.has(p));
+  if (missing.length === 0) return [];
+  const eol = text.includes('\r\n') ? '\r\n' : '\n';
+  let out = text;
+  if (out && !out.endsWith('\n')) out += eol;
+  if (!text.includes('# git-seal')) out += `${out ? eol : ''}# git-seal: these files are sealed in commits and plaintext in the working tree${eol}`;
+  for (const p of missing) out += `${p} ${ATTRIBUTES}${eol}`;
+  writeFileAtomic(path, out);
+  return missing;
+}
+
+/** For each path, whether .gitattributes gives it filter=git-seal (one git call for all paths). */
+export function sealedByAttributes(root: string, paths: readonly string[]): Set<string> {
+  if (paths.length === 0) return new Set();
+  const out = gitBuffer(['check-attr', '-z', '--stdin', 'filter'], { cwd: root, input: paths.join('\0') + '\0' })!;
+  const f = out.toString('utf8').split('\0');
+  const hits = new Set<string>();
+  for (let i = 0; i + 2 < f.length; i += 3) if (f[i + 2] === DRIVER) hits.add(f[i]);
+  return hits;
+}
+
+/** Tracked files (in the index) that .gitattributes marks for git-seal. */
+export function trackedSealedFiles(root: string): string[] {
+  const files = [...new Set(gitBuffer(['ls-files', '-z'], { cwd: root })!.toString('utf8').split('\0').filter(Boolean))];
+  const hits = sealedByAttributes(root, files);
+  return files.filter((f) => hits.has(f));
+}

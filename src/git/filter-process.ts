@@ -1,0 +1,189 @@
+/**
+ * Server side of git's long-running filter process protocol (gitattributes(5), "Long Running
+ * Filter Process"; Documentation/technical/long-running-process-protocol).
+ *
+ * git starts `filter.<driver>.process` once per git command, performs a handshake, then sends one
+ * request per file. This module owns the framing; the caller supplies the clean/smudge transforms.
+ *
+ *   git> git-filter-client / version=2 / 0000      git< git-filter-server / version=2 / 0000
+ *   git> capability=clean / capability=smudge / capability=delay / 0000
+ *   git< capability=clean / capability=smudge / 0000
+ *   git> command=clean / pathname=a.sec / [ref=… treeish=… blob=… can-delay=1] / 0000 / CONTENT… / 0000
+ *   git< status=success / 0000 / CONTENT… / 0000 / 0000        (or: status=error / 0000)
+ *
+ * Nothing but pkt-lines may be written to the output stream while this runs: a stray
+ * console.log to stdout corrupts the protocol. Diagnostics go to stderr.
+ */
+import type { Writable } from 'node:stream';
+import { GitSealError } from '../errors.js';
+import { PktLineReader, PktLineWriter } from './pktline.js';
+
+export type FilterCommand = 'clean' | 'smudge';
+
+export interface FilterRequest {
+  command: FilterCommand;
+  /** Path relative to the repository root, as git sent it. */
+  pathname: string;
+  content: Buffer;
+  /** Every other key=value git sent with the request (ref, treeish, blob, can-delay, …). */
+  meta: Record<string, string>;
+}
+
+export interface FilterHandlers {
+  clean(req: FilterRequest): Promise<Buffer> | Buffer;
+  smudge(req: FilterRequest): Promise<Buffer> | Buffer;
+}
+
+export interface FilterIo {
+  input: NodeJS.ReadableStream | AsyncIterable<Buffer | Uint8Array | string>;
+  output: Writable | NodeJS.WritableStream;
+  /** Where per-file error lines go (default process.stderr). */
+  stderr?: Writable | NodeJS.WritableStream;
+}
+
+/** The capabilities this server implements, in the order they are advertised. */
+export const SUPPORTED_CAPABILITIES: readonly FilterCommand[] = ['clean', 'smudge'];
+
+const WELCOME = 'git-filter';
+const PROTOCOL_VERSION = '2';
+
+function notGit(detail: string): GitSealError {
+  return new GitSealError(
+    `filter protocol error: ${detail}`,
+    'this command is meant to be started by git via filter.<driver>.process',
+  );
+}
+
+/** Split `key=value` at the first '=' (values may contain '=', keys never do). */
+export function parseKeyValue(line: string): [key: string, value: string] {
+  const eq = line.indexOf('=');
+  return eq < 0 ? [line, ''] : [line.slice(0, eq), line.slice(eq + 1)];
+}
+
+/**
+ * Server half of the long-running process handshake. Reads the client's welcome + versions and its
+ * capability list, answers with the server welcome, version 2 and the intersection of `supported`
+ * with what the client offered. Returns the agreed capabilities.
+ */
+export async function serverHandshake(
+  reader: PktLineReader,
+  writer: PktLineWriter,
+  supported: readonly string[] = SUPPORTED_CAPABILITIES,
+  welcome = WELCOME,
+): Promise<Set<string>> {
+  const hello = await reader.readTextList();
+  if (hello === null) throw notGit('input ended before the handshake');
+  if (hello[0] !== `${welcome}-client`) {
+    throw notGit(`expected "${welcome}-client", got ${JSON.stringify(hello[0] ?? '')}`);
+  }
+  const versions = hello.slice(1).filter((l) => l.startsWith('version=')).map((l) => parseKeyValue(l)[1]);
+  if (!versions.includes(PROTOCOL_VERSION)) {
+    throw notGit(`client offers protocol version(s) ${versions.join(', ') || 'none'}, only ${PROTOCOL_VERSION} is supported`);
+  }
+  writer.text(`${welcome}-server`).text(`version=${PROTOCOL_VERSION}`).flushPkt();
+  await writer.send();
+
+  const caps = await reader.readTextList();
+  if (caps === null) throw notGit('input ended before the capability list');
+  const offered = new Set(caps.filter((l) => l.startsWith('capability=')).map((l) => parseKeyValue(l)[1]));
+  const agreed = new Set<string>();
+  for (const cap of supported) {
+    if (offered.has(cap)) {
+      agreed.add(cap);
+      writer.text(`capability=${cap}`);
+    }
+  }
+  writer.flushPkt();
+  await writer.send();
+  return agreed;
+}
+
+/** First line of an error's message (plus a GitSealError's hint): never multi-line, never a stack. */
+export function errorLine(err: unknown): string {
+  const raw = err instanceof Error ? err.message : String(err);
+  const first = raw.split(/\r?\n/, 1)[0].trim() || (err instanceof Error ? err.name : 'error');
+  return err instanceof GitSealError && err.hint ? `${first} (${err.hint})` : first;
+}
+
+function toBuffer(value: unknown): Buffer {
+  if (Buffer.isBuffer(value)) return value;
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  throw new TypeError(`filter handler returned ${value === null ? 'null' : typeof value}, expected a Buffer`);
+}
+
+/**
+ * Serve git's long-running filter protocol until git closes the input (resolves), or the stream is
+ * broken / not speaking the protocol (rejects with a GitSealError or the stream's error).
+ *
+ * Requests are served strictly one at a time. A handler that throws gets `status=error` for that
+ * file only (git then fails that path if `filter.<driver>.required`), a line
+ * `git-seal: <pathname>: <message>` on stderr, and the loop keeps serving the next request.
+ */
+export async function runFilterProcess(
+  handlers: FilterHandlers,
+  io: FilterIo = { input: process.stdin, output: process.stdout },
+): Promise<void> {
+  const reader = new PktLineReader(io.input);
+  const writer = new PktLineWriter(io.output);
+  const stderr = io.stderr ?? process.stderr;
+  const report = (pathname: string, message: string): void => {
+    try {
+      stderr.write(`git-seal: ${pathname ? `${pathname}: ` : ''}${message}\n`);
+    } catch {
+      /* a broken stderr must not take the filter down */
+    }
+  };
+
+  let clean = false;
+  try {
+    const agreed = await serverHandshake(reader, writer);
+    for (;;) {
+      const headers = await reader.readTextList();
+      if (headers === null) break; // git closed the pipe between requests: normal shutdown
+
+      let command = '';
+      let pathname = '';
+      const meta: Record<string, string> = {};
+      for (const line of headers) {
+        const [key, value] = parseKeyValue(line);
+        if (key === 'command') command = value;
+        else if (key === 'pathname') pathname = value;
+        else meta[key] = value;
+      }
+      if (!command) throw notGit('request without a command');
+
+      if (command === 'list_available_blobs') {
+        // Only sent to filters that advertise "delay", which we never do. It carries no content;
+        // answer "nothing delayed" so a confused client does not hang.
+        writer.flushPkt().text('status=success').flushPkt();
+        await writer.send();
+        continue;
+      }
+
+      const content = await reader.readContent();
+
+      let result: Buffer | undefined;
+      if ((command === 'clean' || command === 'smudge') && agreed.has(command)) {
+        try {
+          result = toBuffer(await handlers[command]({ command, pathname, content, meta }));
+        } catch (err) {
+          report(pathname, errorLine(err));
+        }
+      } else {
+        report(pathname, `unsupported filter command ${JSON.stringify(command)}`);
+      }
+
+      if (result === undefined) {
+        writer.text('status=error').flushPkt();
+      } else {
+        // status, content, then an empty list meaning "keep status=success".
+        writer.text('status=success').flushPkt().content(result).flushPkt().flushPkt();
+      }
+      await writer.send();
+    }
+    clean = true;
+  } finally {
+    writer.detach();
+    if (!clean) await reader.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,145 @@
+import { existsSync, readFileSync, realpathSync, unlinkSync, chmodSync, mkdirSync } from 'node:fs';
+import { delimiter, dirname, join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { GitSealError } from '../errors.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { DRIVER, trackedSealedFiles } from './attributes.js';
+import type { Repo } from './repo.js';
+import { git, gitBuffer, gitMaybe } from './run.js';
+
+const HOOK_MARK = '# installed by git-seal';
+
+function shellQuote(s: string): string {
+  return /^[A-Za-z0-9_./:@%+=-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+function onPath(name: string): string | null {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const p = join(dir, name);
+    try {
+      if (existsSync(p)) return realpathSync(p);
+    } catch {
+      /* unreadable entry */
+    }
+  }
+  return null;
+}
+
+/** This package's bin script (dist/<x>/ and dist/bundle/ are both two levels below the package root). */
+export function binScript(): string {
+  return realpathSync(fileURLToPath(new URL('../../bin/git-seal.js', import.meta.url)));
+}
+
+/**
+ * The shell command git should run to reach this git-seal: a path relative to the repository when the
+ * package lives inside it (a devDependency: no global install needed), `git-seal` when that is on PATH
+ * and is this same install, else absolute paths.
+ */
+export function selfCommand(root: string): string {
+  const script = binScript();
+  const node = onPath('node') === realpathSync(process.execPath) ? 'node' : shellQuote(process.execPath);
+  const rel = relative(realpathSync(root), script);
+  if (!rel.startsWith('..') && !rel.startsWith(sep)) return `${node} ${shellQuote(rel.split(sep).join('/'))}`;
+  if (onPath('git-seal') === script) return 'git-seal';
+  return `${node} ${shellQuote(script)}`;
+}
+
+export function filterConfig(cmd: string): [string, string][] {
+  return [
+    [`filter.${DRIVER}.process`, `${cmd} filter-process`],
+    [`filter.${DRIVER}.clean`, `${cmd} clean %f`],
+    [`filter.${DRIVER}.smudge`, `${cmd} smudge %f`],
+    [`filter.${DRIVER}.required`, 'true'],
+    [`diff.${DRIVER}.textconv`, `${cmd} textconv`],
+    [`diff.${DRIVER}.binary`, 'false'],
+    [`merge.${DRIVER}.name`, 'git-seal: merge sealed TOML value by value'],
+    [`merge.${DRIVER}.driver`, `${cmd} merge-driver %O %A %B %L %P`],
+  ];
+}
+
+/** The local filter config currently set, by key. */
+export function installedConfig(repo: Repo): Map<string, string> {
+  const out = gitMaybe(['config', '--local', '--get-regexp', `^(filter|diff|merge)\\.${DRIVER}\\.`], { cwd: repo.root });
+  const m = new Map<string, string>();
+  for (const line of (out ?? '').split('\n').filter(Boolean)) {
+    const i = line.indexOf(' ');
+    m.set(line.slice(0, i), line.slice(i + 1));
+  }
+  return m;
+}
+
+/** Sealed-pattern files whose working copy differs from the index (with the current filter config). */
+function modifiedFiles(repo: Repo, files: readonly string[]): Set<string> {
+  if (files.length === 0) return new Set();
+  const out = gitBuffer(['diff', '--name-only', '-z', '--', ...files], {
+    cwd: repo.root,
+    allowFailure: true,
+    env: { ...process.env, GIT_LITERAL_PATHSPECS: '1' },
+  });
+  if (out === null) return new Set(files); // cannot tell: treat all as modified, touch nothing
+  return new Set(out.toString('utf8').split('\0').filter(Boolean));
+}
+
+/** Rewrite unmodified sealed-pattern files from the index, so the current filter config applies to them. */
+function recheckout(repo: Repo, files: readonly string[]): string[] {
+  const dirty = modifiedFiles(repo, files);
+  const clean = files.filter((f) => !dirty.has(f) && existsSync(join(repo.root, f)));
+  if (clean.length === 0) return [];
+  for (const f of clean) unlinkSync(join(repo.root, f));
+  gitBuffer(['checkout', '-q', '--pathspec-from-file=-', '--pathspec-file-nul'], {
+    cwd: repo.root,
+    input: clean.join('\0') + '\0',
+    env: { ...process.env, GIT_LITERAL_PATHSPECS: '1' },
+  });
+  return clean;
+}
+
+export interface InstallResult {
+  command: string;
+  refreshed: string[];
+  skippedModified: string[];
+}
+
+/** Configure this clone's filter, diff and merge drivers, then check the sealed files out again. */
+export function install(repo: Repo): InstallResult {
+  const cmd = selfCommand(repo.root);
+  for (const [k, v] of filterConfig(cmd)) git(['config', '--local', k, v], { cwd: repo.root });
+  const files = trackedSealedFiles(repo.root);
+  const refreshed = recheckout(repo, files);
+  return { command: cmd, refreshed, skippedModified: files.filter((f) => !refreshed.includes(f) && existsSync(join(repo.root, f))) };
+}
+
+/** Check the sealed files out in sealed form and remove the local filter config. */
+export function lock(repo: Repo, opts: { force?: boolean } = {}): { relocked: string[] } {
+  const files = trackedSealedFiles(repo.root);
+  const dirty = [...modifiedFiles(repo, files)];
+  if (dirty.length && !opts.force) {
+    throw new GitSealError(`uncommitted changes in ${dirty.join(', ')}`, 'commit or discard them first (git-seal lock --force leaves those files as they are)');
+  }
+  for (const section of ['filter', 'diff', 'merge']) {
+    gitMaybe(['config', '--local', '--remove-section', `${section}.${DRIVER}`], { cwd: repo.root });
+  }
+  return { relocked: recheckout(repo, files) };
+}
+
+/** Path of the pre-commit hook (honours core.hooksPath). */
+export function hookPath(repo: Repo): string {
+  const p = git(['rev-parse', '--git-path', 'hooks/pre-commit'], { cwd: repo.root });
+  return p.startsWith('/') ? p : join(repo.root, p);
+}
+
+export function hookInstalled(repo: Repo): boolean {
+  const p = hookPath(repo);
+  return existsSync(p) && readFileSync(p, 'utf8').includes(HOOK_MARK);
+}
+
+/** Install a pre-commit hook running `git-seal check --staged`; never replaces someone else's hook. */
+export function installHook(repo: Repo): 'installed' | 'already' | 'foreign' {
+  const p = hookPath(repo);
+  if (existsSync(p)) return readFileSync(p, 'utf8').includes(HOOK_MARK) ? 'already' : 'foreign';
+  mkdirSync(dirname(p), { recursive: true });
+  writeFileAtomic(p, `#!/bin/sh\n${HOOK_MARK}: refuse to commit plaintext secrets\nexec ${selfCommand(repo.root)} check --staged\n`, 0o755);
+  chmodSync(p, 0o755);
+  return 'installed';
+}

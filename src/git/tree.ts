@@ -1,0 +1,27 @@
+import { gitBuffer } from './run.js';
+
+export interface TreeEntry {
+  path: string;
+  oid: string;
+  mode: string;
+}
+
+/** Files of HEAD (or another tree-ish), or of the index when `treeish` is 'index'. Stage-0 entries only. */
+export function listFiles(root: string, treeish: string | 'index'): TreeEntry[] {
+  const out: TreeEntry[] = [];
+  if (treeish === 'index') {
+    const raw = gitBuffer(['ls-files', '-s', '-z'], { cwd: root })!.toString('utf8');
+    for (const rec of raw.split('\0')) {
+      const m = /^(\d+) ([0-9a-f]+) (\d)\t(.*)$/s.exec(rec);
+      if (m && m[3] === '0') out.push({ mode: m[1], oid: m[2], path: m[4] });
+    }
+    return out;
+  }
+  const raw = gitBuffer(['ls-tree', '-r', '-z', '--full-tree', treeish], { cwd: root, allowFailure: true });
+  if (!raw) return out;
+  for (const rec of raw.toString('utf8').split('\0')) {
+    const m = /^(\d+) blob ([0-9a-f]+)\t(.*)$/s.exec(rec);
+    if (m) out.push({ mode: m[1], oid: m[2], path: m[3] });
+  }
+  return out;
+}

@@ -1,0 +1,73 @@
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { generateIdentity, parseIdentity, type AgeIdentity } from '../src/age/index.js';
+
+export const ROOT = resolve(import.meta.dirname, '..');
+export const BIN = join(ROOT, 'bin', 'git-seal.js');
+export const CORPUS = resolve(ROOT, '..', 'shared', 'toml-test', 'tests');
+
+export interface TestKey {
+  identity: string;
+  recipient: string;
+  parsed: AgeIdentity;
+  /** An identity file on disk (age-keygen format). */
+  file: string;
+}
+
+const dirs: string[] = [];
+
+export function tempDir(prefix = 'gitseal-'): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  dirs.push(d);
+  return d;
+}
+
+export function cleanupTempDirs(): void {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+}
+
+export async function makeKey(dir = tempDir()): Promise<TestKey> {
+  const { identity, recipient } = await generateIdentity({ pq: false });
+  const file = join(dir, `key-${recipient.slice(4, 12)}.txt`);
+  writeFileSync(file, `# public key: ${recipient}\n${identity}\n`, { mode: 0o600 });
+  return { identity, recipient, parsed: parseIdentity(identity), file };
+}
+
+/** An environment with no identity sources but the ones a test adds. */
+export function isolatedEnv(home: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, '.config') };
+  for (const k of ['GITSEAL_AGE_KEY', 'GITSEAL_AGE_KEY_FILE', 'SOPS_AGE_KEY', 'SOPS_AGE_KEY_FILE', 'GITHUB_ACTIONS', 'GIT_DIR', 'GIT_INDEX_FILE', 'GIT_WORK_TREE']) delete env[k];
+  env.GIT_AUTHOR_NAME = env.GIT_COMMITTER_NAME = 'Test';
+  env.GIT_AUTHOR_EMAIL = env.GIT_COMMITTER_EMAIL = 'test@example.com';
+  env.GIT_CONFIG_NOSYSTEM = '1';
+  env.GIT_CONFIG_GLOBAL = join(home, '.gitconfig');
+  return { ...env, ...extra };
+}
+
+export interface RunOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  input?: string | Buffer;
+}
+
+export function run(cmd: string, args: string[], opts: RunOptions = {}): SpawnSyncReturns<string> {
+  return spawnSync(cmd, args, { cwd: opts.cwd, env: opts.env, input: opts.input, encoding: 'utf8', maxBuffer: 1 << 28 });
+}
+
+/** Run the built CLI. */
+export function gitSeal(args: string[], opts: RunOptions = {}): SpawnSyncReturns<string> {
+  return run(process.execPath, [BIN, ...args], opts);
+}
+
+/** Run git and fail loudly when it fails. */
+export function git(args: string[], opts: RunOptions & { allowFail?: boolean } = {}): string {
+  const r = run('git', args, opts);
+  if (r.status !== 0 && !opts.allowFail) throw new Error(`git ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  return r.stdout;
+}
+
+export function hasBinary(name: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
+}
