@@ -1,9 +1,15 @@
 // Bundles the CLI into dist/bundle/ so `git-seal` starts fast (one file instead of hundreds of modules).
+// Builds into a private directory, then renames each file into place, so concurrent builds never
+// leave a half-written bundle behind.
 import { build } from 'esbuild';
+import { mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 
+const out = 'dist/bundle';
+const tmp = `dist/.bundle-${process.pid}`;
 await build({
   entryPoints: { cli: 'src/cli.ts' },
-  outdir: 'dist/bundle',
+  outdir: tmp,
   bundle: true,
   splitting: true,
   format: 'esm',
@@ -15,3 +21,6 @@ await build({
   banner: { js: "import { createRequire as __gsCreateRequire } from 'node:module'; const require = __gsCreateRequire(import.meta.url);" },
   logLevel: 'warning',
 });
+mkdirSync(out, { recursive: true });
+for (const f of readdirSync(tmp)) renameSync(join(tmp, f), join(out, f));
+rmSync(tmp, { recursive: true, force: true });
