@@ -4,18 +4,33 @@ import { GitSealError } from './errors.js';
 import { commands } from './commands/index.js';
 import { toList } from './commands/common.js';
 
+/** This package's version: package.json is one level above dist/cli.js and two above dist/bundle/cli.js. */
 export function packageVersion(): string {
-  try {
-    return JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version as string;
-  } catch {
-    return 'unknown';
+  for (const up of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8'));
+      if (pkg.name === 'git-seal') return pkg.version as string;
+    } catch {
+      /* try the next level */
+    }
   }
+  return 'unknown';
 }
 
 class UsageError extends GitSealError {}
 
+/** yargs reads a lone `-` as a positional; `--output -` (stdout) must stay the option's value. */
+function joinDashValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if ((argv[i] === '-o' || argv[i] === '--output') && argv[i + 1] === '-') out.push(`${argv[i++]}=-`);
+    else out.push(argv[i]);
+  }
+  return out;
+}
+
 export function buildCli(argv: string[]): Argv {
-  return yargs(argv)
+  return yargs(joinDashValues(argv))
     .scriptName('git-seal')
     .usage('$0 <command> [options]\n\nGit-native encrypted secrets TOML files: each value sealed with age, keys and comments readable.')
     .option('identity', { alias: 'i', type: 'string', global: true, describe: 'age identity file to decrypt with (repeatable)', coerce: toList })

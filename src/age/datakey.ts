@@ -4,8 +4,9 @@
  * encrypted to the file's recipients. Any age implementation can open it:
  * `age -d -i keys.txt`.
  */
-import { armor, Decrypter, Encrypter, type Identity, type Recipient } from 'age-encryption';
+import type { Identity, Recipient } from 'age-encryption';
 import { GitSealError } from '../errors.js';
+import { AgeFormatError, armorDecode, armorEncode, decryptAgeFile, encryptAgeFile } from './age-file.js';
 import { decodeBase64NoPad } from './base64.js';
 import { parseRecipient } from './keys.js';
 
@@ -43,24 +44,32 @@ export async function wrapDataKey(dataKey: Uint8Array, recipients: readonly (str
   if (recipients.length === 0) {
     throw new GitSealError('no recipients to encrypt the data key to', 'add at least one age1… public key to the profile\'s recipients');
   }
-  const e = new Encrypter();
+  const parsed: Recipient[] = [];
   const seen = new Set<string>();
+  let pq = 0;
   for (const r of recipients) {
     if (typeof r === 'string') {
       const t = r.trim();
       if (seen.has(t)) continue;
       seen.add(t);
-      e.addRecipient(parseRecipient(t));
+      if (t.startsWith('age1pq1')) pq++;
+      parsed.push(parseRecipient(t));
     } else {
-      e.addRecipient(r);
+      parsed.push(r);
     }
   }
-  return armor.encode(await e.encrypt(dataKey));
+  if (pq > 0 && pq < seen.size) {
+    throw new GitSealError(
+      'post-quantum (age1pq1…) and classic (age1…) recipients cannot be mixed: the file would only be as strong as the classic keys',
+      'give every recipient of the profile a post-quantum key (git-seal keygen --pq), or none',
+    );
+  }
+  return armorEncode(await encryptAgeFile(dataKey, parsed));
 }
 
 function decodeArmor(armored: string, source: string | undefined): Uint8Array {
   try {
-    return armor.decode(armored);
+    return armorDecode(armored);
   } catch {
     throw new GitSealError(`${label(source)} is not a valid armored age file`, CORRUPT_HINT);
   }
@@ -138,27 +147,15 @@ export async function unwrapDataKey(armored: string, identities: readonly Identi
   const file = decodeArmor(armored, source);
   parseAgeHeader(file, source);
 
-  // Decrypter tries identities in order and stops at the first match, so the
-  // sentinel at the end runs exactly when every identity declined.
-  let noneMatched = false;
-  const d = new Decrypter();
-  for (const id of identities) d.addIdentity(id);
-  d.addIdentity({
-    unwrapFileKey() {
-      noneMatched = true;
-      return null;
-    },
-  });
-
-  let plaintext: Uint8Array;
+  let plaintext: Uint8Array | null;
   try {
-    plaintext = await d.decrypt(file);
+    plaintext = await decryptAgeFile(file, identities);
   } catch (err) {
-    if (noneMatched) return null;
     if (err instanceof GitSealError) throw new GitSealError(`${label(source)}: ${err.message}`, err.hint ?? CORRUPT_HINT);
-    const why = err instanceof Error && /HMAC/.test(err.message) ? 'header MAC mismatch' : 'authentication failed';
+    const why = err instanceof AgeFormatError ? err.message : 'authentication failed';
     throw new GitSealError(`${label(source)} is corrupt or was tampered with (${why})`, CORRUPT_HINT);
   }
+  if (plaintext === null) return null;
   if (plaintext.length !== DATA_KEY_BYTES) {
     plaintext.fill(0);
     throw new GitSealError(`${label(source)} has the wrong size (expected ${DATA_KEY_BYTES} bytes)`, CORRUPT_HINT);

@@ -5,7 +5,7 @@
  * validates strings up front (so parse errors are synchronous GitSealErrors)
  * and loads typage's classes lazily.
  */
-import { identityToRecipient as typageIdentityToRecipient, type Identity, type Recipient, type Stanza } from 'age-encryption';
+import type { Identity, Recipient, Stanza } from 'age-encryption';
 import { GitSealError } from '../errors.js';
 import * as bech32 from './bech32.js';
 import { loadTypageRecipients } from './typage-internal.js';
@@ -79,7 +79,7 @@ export class HybridIdentity implements Identity {
 
   /** The matching `age1pq1…` public key (derives the ML-KEM key pair: ~ms). */
   getRecipient(): Promise<string> {
-    this.#recipient ??= typageIdentityToRecipient(this.#secret);
+    this.#recipient ??= import('age-encryption').then((typage) => typage.identityToRecipient(this.#secret));
     return this.#recipient;
   }
 

@@ -3,7 +3,6 @@
  * type git-seal supports: native X25519 (`age1…`) and post-quantum hybrid
  * (`age1pq1…`). Errors never contain secret key material.
  */
-import { generateHybridIdentity } from 'age-encryption';
 import { GitSealError } from '../errors.js';
 import * as bech32 from './bech32.js';
 import {
@@ -169,6 +168,7 @@ export function generateX25519Identity(): GeneratedIdentity {
 /** A new key pair: X25519 by default, post-quantum hybrid with `pq: true`. */
 export async function generateIdentity(opts: { pq?: boolean } = {}): Promise<GeneratedIdentity> {
   if (!opts.pq) return generateX25519();
+  const { generateHybridIdentity } = await import('age-encryption'); // loaded only for post-quantum keys
   const identity = await generateHybridIdentity();
   if (!identity.startsWith(HYBRID_IDENTITY_HRP + '1')) throw new GitSealError('post-quantum key generation failed', 'retry; report a bug if it persists');
   return { identity, recipient: await new HybridIdentity(identity).getRecipient() };

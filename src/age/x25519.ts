@@ -20,7 +20,7 @@ import {
   hkdfSync,
   type KeyObject,
 } from 'node:crypto';
-import { Stanza, type Identity, type Recipient } from 'age-encryption';
+import type { Identity, Recipient, Stanza } from 'age-encryption';
 import { GitSealError } from '../errors.js';
 import { decodeBase64NoPad, encodeBase64NoPad } from './base64.js';
 import * as bech32 from './bech32.js';
@@ -218,7 +218,7 @@ export class X25519Recipient implements Recipient {
     }
     const body = seal(wrapKey(secret, share, this.#raw), fileKey);
     secret.fill(0);
-    return [new Stanza([X25519_STANZA_TYPE, encodeBase64NoPad(share)], body)];
+    return [{ args: [X25519_STANZA_TYPE, encodeBase64NoPad(share)], body } as Stanza];
   }
 }
 

@@ -51,13 +51,14 @@ describe('wrapDataKey / unwrapDataKey', () => {
     expect(hex((await unwrapDataKey(armored, ids))!)).toBe(hex(key));
   });
 
-  it('wraps to post-quantum and mixed recipient sets', async () => {
+  it('wraps to post-quantum recipient sets and refuses to mix them with classic ones', async () => {
     const pq = await generateIdentity({ pq: true });
+    const pq2 = await generateIdentity({ pq: true });
     const key = randomBytes(32);
-    const armored = await wrapDataKey(key, [pq.recipient, a.recipient]);
-    expect(headerStanzas(armored).map((s) => s.type)).toEqual(['mlkem768x25519', 'X25519']);
+    const armored = await wrapDataKey(key, [pq.recipient, pq2.recipient]);
+    expect(headerStanzas(armored).map((s) => s.type)).toEqual(['mlkem768x25519', 'mlkem768x25519']);
     expect(hex((await unwrapDataKey(armored, [parseIdentity(pq.identity)]))!)).toBe(hex(key));
-    expect(hex((await unwrapDataKey(armored, [parseIdentity(a.identity)]))!)).toBe(hex(key));
+    expect(hex((await unwrapDataKey(armored, [parseIdentity(pq2.identity)]))!)).toBe(hex(key));
     expect(await unwrapDataKey(armored, [parseIdentity(b.identity)])).toBeNull();
     const otherPq = await generateIdentity({ pq: true });
     expect(await unwrapDataKey(armored, [parseIdentity(otherPq.identity)])).toBeNull();
@@ -65,6 +66,8 @@ describe('wrapDataKey / unwrapDataKey', () => {
     const d = new Decrypter();
     d.addIdentity(pq.identity);
     expect(hex(await d.decrypt(armor.decode(armored)))).toBe(hex(key));
+    // Like age, a post-quantum file is not also wrapped to classic keys (that would void the protection).
+    await expect(wrapDataKey(key, [pq.recipient, a.recipient])).rejects.toThrow(/cannot be mixed/);
   });
 
   it('counts header stanzas, one per distinct recipient', async () => {

@@ -1,5 +1,5 @@
 // Per-recipient X25519 wrap/unwrap cost: typage's built-in classes vs git-seal's node:crypto ones.
-// Usage: npx tsc -p tsconfig.json && node bench/age-wrap.mjs [iterations]
+// Usage: npm run bench -- age-wrap   (or: npx tsc -p tsconfig.json && node bench/age-wrap.bench.mjs [iterations])
 import { randomBytes } from 'node:crypto';
 import { Decrypter, Encrypter, armor } from 'age-encryption';
 import {
