@@ -90,7 +90,7 @@ export async function init(repo: Repo, opts: InitOptions = {}): Promise<InitResu
   const config = loadConfig(repo.root);
   const patterns = [...new Set([...DEFAULT_PATTERNS, ...config.profiles.flatMap((p) => p.files)])];
   const attributesAdded = ensureAttributes(repo.root, patterns);
-  const installed = install(repo);
+  const installed = await install(repo, { identityFiles: opts.identityFiles });
   const hook = opts.hook ? installHook(repo) : undefined;
   return {
     createdConfig,

@@ -53,8 +53,8 @@ function installLike(name: string, describe: string): CommandModule<GlobalArgs, 
   return {
     command: name,
     describe,
-    handler: (args) => {
-      const r = install(findRepo());
+    handler: async (args) => {
+      const r = await install(findRepo(), { identityFiles: args.identity });
       info(args, `Installed the git-seal filter for this clone (${r.command}); ${r.refreshed.length} sealed file(s) checked out again`);
       if (r.skippedModified.length) info(args, `Left alone (uncommitted changes): ${r.skippedModified.join(', ')}`);
     },
@@ -72,8 +72,8 @@ export const lockCommand: CommandModule<GlobalArgs, LockArgs> = {
   command: 'lock',
   describe: 'Check the secrets files out sealed and remove the local filter config',
   builder: (y) => y.option('force', { type: 'boolean', describe: 'lock even if some secrets files have uncommitted changes (they are left as they are)' }),
-  handler: (args) => {
-    const r = lock(findRepo(), { force: args.force });
+  handler: async (args) => {
+    const r = await lock(findRepo(), { force: args.force, identityFiles: args.identity });
     info(args, `Locked: ${r.relocked.length} file(s) sealed in the working tree; filter config removed`);
   },
 };

@@ -102,6 +102,8 @@ export class CatFileBatch {
     const child = this.child;
     if (!child) return;
     this.flushOutbox();
+    // Keep the loop alive until git exits, so awaiting close() cannot strand the caller.
+    this.setRef(child, true);
     if (!child.stdin.destroyed) child.stdin.end();
     await this.exited;
   }

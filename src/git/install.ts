@@ -1,9 +1,13 @@
-import { existsSync, readFileSync, realpathSync, unlinkSync, chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, unlinkSync } from 'node:fs';
 import { delimiter, dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GitSealError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { looksSealed } from '../format/seal.js';
 import { DRIVER, trackedSealedFiles } from './attributes.js';
+import { CatFileBatch } from './cat-file.js';
+import { SealFilter } from './filter.js';
+import { listFiles } from './tree.js';
 import type { Repo } from './repo.js';
 import { git, gitBuffer, gitMaybe } from './run.js';
 
@@ -69,21 +73,48 @@ export function installedConfig(repo: Repo): Map<string, string> {
   return m;
 }
 
-/** Sealed-pattern files whose working copy differs from the index (with the current filter config). */
-function modifiedFiles(repo: Repo, files: readonly string[]): Set<string> {
-  if (files.length === 0) return new Set();
-  const out = gitBuffer(['diff', '--name-only', '-z', '--', ...files], {
-    cwd: repo.root,
-    allowFailure: true,
-    env: { ...process.env, GIT_LITERAL_PATHSPECS: '1' },
-  });
-  if (out === null) return new Set(files); // cannot tell: treat all as modified, touch nothing
-  return new Set(out.toString('utf8').split('\0').filter(Boolean));
+/**
+ * Sealed-pattern files whose working copy differs from the index. Compared in-process (bytes for a sealed
+ * working copy, our own clean for a plaintext one) rather than through `git diff`, which would start a
+ * filter process and re-clean every racily clean entry of a fresh checkout.
+ */
+async function modifiedFiles(repo: Repo, files: readonly string[], identityFiles: string[]): Promise<Set<string>> {
+  const want = new Set(files);
+  const index = listFiles(repo.root, 'index').filter((e) => want.has(e.path));
+  const objects = new CatFileBatch({ cwd: repo.root });
+  const filter = new SealFilter(repo.root, identityFiles, () => {});
+  const dirty = new Set<string>(files);
+  try {
+    for (const e of index) {
+      let work: Buffer;
+      try {
+        work = readFileSync(join(repo.root, e.path));
+      } catch {
+        continue; // missing: checking it out again is what the user wants
+      }
+      const blob = await objects.read(e.oid);
+      if (!blob) continue;
+      if (work.equals(blob)) {
+        dirty.delete(e.path);
+        continue;
+      }
+      if (looksSealed(work.toString('utf8'))) continue;
+      try {
+        if ((await filter.clean(e.path, work)).equals(blob)) dirty.delete(e.path);
+      } catch {
+        /* cannot seal it: leave it alone */
+      }
+    }
+  } finally {
+    filter.close();
+    await objects.close();
+  }
+  return dirty;
 }
 
 /** Rewrite unmodified sealed-pattern files from the index, so the current filter config applies to them. */
-function recheckout(repo: Repo, files: readonly string[]): string[] {
-  const dirty = modifiedFiles(repo, files);
+async function recheckout(repo: Repo, files: readonly string[], identityFiles: string[]): Promise<string[]> {
+  const dirty = await modifiedFiles(repo, files, identityFiles);
   const clean = files.filter((f) => !dirty.has(f) && existsSync(join(repo.root, f)));
   if (clean.length === 0) return [];
   for (const f of clean) unlinkSync(join(repo.root, f));
@@ -102,25 +133,25 @@ export interface InstallResult {
 }
 
 /** Configure this clone's filter, diff and merge drivers, then check the sealed files out again. */
-export function install(repo: Repo): InstallResult {
+export async function install(repo: Repo, opts: { identityFiles?: string[] } = {}): Promise<InstallResult> {
   const cmd = selfCommand(repo.root);
   for (const [k, v] of filterConfig(cmd)) git(['config', '--local', k, v], { cwd: repo.root });
   const files = trackedSealedFiles(repo.root);
-  const refreshed = recheckout(repo, files);
+  const refreshed = await recheckout(repo, files, opts.identityFiles ?? []);
   return { command: cmd, refreshed, skippedModified: files.filter((f) => !refreshed.includes(f) && existsSync(join(repo.root, f))) };
 }
 
 /** Check the sealed files out in sealed form and remove the local filter config. */
-export function lock(repo: Repo, opts: { force?: boolean } = {}): { relocked: string[] } {
+export async function lock(repo: Repo, opts: { force?: boolean; identityFiles?: string[] } = {}): Promise<{ relocked: string[] }> {
   const files = trackedSealedFiles(repo.root);
-  const dirty = [...modifiedFiles(repo, files)];
+  const dirty = [...(await modifiedFiles(repo, files, opts.identityFiles ?? []))];
   if (dirty.length && !opts.force) {
     throw new GitSealError(`uncommitted changes in ${dirty.join(', ')}`, 'commit or discard them first (git-seal lock --force leaves those files as they are)');
   }
   for (const section of ['filter', 'diff', 'merge']) {
     gitMaybe(['config', '--local', '--remove-section', `${section}.${DRIVER}`], { cwd: repo.root });
   }
-  return { relocked: recheckout(repo, files) };
+  return { relocked: await recheckout(repo, files, opts.identityFiles ?? []) };
 }
 
 /** Path of the pre-commit hook (honours core.hooksPath). */
