@@ -69,8 +69,8 @@ export function scanOrThrow(text: string, file: string): TomlDocument {
 }
 
 /** Parse a sealed file, or return null when the text is plaintext TOML (no [gitseal] table). */
-export function parseSealed(text: string, file = '<stdin>'): SealedFile | null {
-  const doc = scanOrThrow(text, file);
+export function parseSealed(text: string, file = '<stdin>', scanned?: TomlDocument): SealedFile | null {
+  const doc = scanned ?? scanOrThrow(text, file);
   const bodyEnd = metaStart(doc, text);
   if (bodyEnd < 0) return null;
   return { text, doc, bodyEnd, meta: readMeta(doc, text, file) };
@@ -196,7 +196,7 @@ export async function seal(input: string, opts: SealOptions): Promise<SealResult
   let doc = scanOrThrow(input, file);
   let prior: UnlockedFile | null = null;
   if (metaStart(doc, input) >= 0) {
-    const opened = await openSealed(parseSealed(input, file)!, identities, file);
+    const opened = await openSealed(parseSealed(input, file, doc)!, identities, file);
     prior = opened;
     plaintext = opened.plaintext;
     doc = scanOrThrow(plaintext, file);
