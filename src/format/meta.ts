@@ -46,6 +46,8 @@ export function metaStart(doc: TomlDocument, text: string): number {
   return text.lastIndexOf('\n', header.start - 1) + 1;
 }
 
+const KNOWN_FIELDS = new Set(['version', 'final_newline', 'recipients', 'conflict', 'datakey']);
+
 /** Read the metadata table of a scanned sealed document. */
 export function readMeta(doc: TomlDocument, text: string, file: string): SealedMeta {
   const start = metaStart(doc, text);
@@ -78,6 +80,10 @@ export function readMeta(doc: TomlDocument, text: string, file: string): SealedM
   }
   const finalNewline = fields.get('final_newline');
   const conflict = fields.get('conflict');
+  const unknown = [...fields.keys()].find((k) => !KNOWN_FIELDS.has(k));
+  if (unknown !== undefined) throw new GitSealError(`${file}: unknown field '${unknown}' in [${META_TABLE}]`, 'restore the file from git history, or upgrade git-seal');
+  if (finalNewline !== undefined && typeof finalNewline !== 'boolean') throw new GitSealError(`${file}: [${META_TABLE}] final_newline must be a boolean`, 'restore the file from git history');
+  if (conflict !== undefined && typeof conflict !== 'string') throw new GitSealError(`${file}: [${META_TABLE}] conflict must be a string`, 'restore the file from git history');
   return {
     version: FORMAT_VERSION,
     recipients,

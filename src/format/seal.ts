@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Identity } from 'age-encryption';
 import { GitSealError } from '../errors.js';
-import { decryptValue, deriveValueKeys, encryptValue, FORMAT_VERSION, isValueToken, UnknownVersionError, ValueAuthError, type ValueKeys } from '../crypto/value.js';
+import { decryptValue, deriveValueKeys, encryptValue, FORMAT_VERSION, isValueToken, TOKEN_PREFIX, UnknownVersionError, ValueAuthError, type ValueKeys } from '../crypto/value.js';
 import { stanzaCount, unwrapDataKey, wrapDataKey } from '../age/index.js';
 import { scanToml, TomlSyntaxError, type PathSegment, type TomlDocument } from '../toml/index.js';
 import { formatKeyPath } from './keypath.js';
@@ -165,11 +165,19 @@ function normalizeRecipients(recipients: readonly string[]): string[] {
 }
 
 /** Encrypt every value of a plaintext document (but plaintext keys) under `keys`. */
-function sealBody(text: string, doc: TomlDocument, keys: ValueKeys, plaintextKeys: PlaintextKeyFilter | undefined): string {
+function sealBody(text: string, doc: TomlDocument, keys: ValueKeys, plaintextKeys: PlaintextKeyFilter | undefined, file: string): string {
   let out = '';
   let pos = 0;
   for (const s of doc.scalars) {
-    if (plaintextKeys?.(s.path)) continue;
+    if (plaintextKeys?.(s.path)) {
+      if (text.startsWith(`"${TOKEN_PREFIX}`, s.start)) {
+        throw new GitSealError(
+          `${file}:${s.line}:${s.col}: the plaintext key '${formatKeyPath(s.path)}' holds a value that looks like a sealed token, which could not be opened`,
+          'change that value or remove the key from plaintext_keys',
+        );
+      }
+      continue;
+    }
     out += text.slice(pos, s.start) + '"' + encryptValue(keys, s.path, text.slice(s.start, s.end)) + '"';
     pos = s.end;
   }
@@ -223,7 +231,7 @@ export async function seal(input: string, opts: SealOptions): Promise<SealResult
   }
 
   const keys = deriveValueKeys(dataKey);
-  let body = sealBody(plaintext, doc, keys, opts.plaintextKeys);
+  let body = sealBody(plaintext, doc, keys, opts.plaintextKeys, file);
   const finalNewline = plaintext === '' || plaintext.endsWith('\n');
   if (!finalNewline) body += doc.eol;
   const meta: SealedMeta = { version: FORMAT_VERSION, recipients, dataKey: armor, finalNewline };

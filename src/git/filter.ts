@@ -46,10 +46,8 @@ export class SealFilter {
   /** Working tree to repository: seal plaintext; already sealed input passes through unchanged. */
   async clean(path: string, content: Buffer): Promise<Buffer> {
     const text = decodeText(content, path);
-    if (looksSealed(text)) {
-      parseSealed(text, path); // must at least be a well-formed sealed file
-      return content;
-    }
+    // Pass through only what really is a sealed file: a [gitseal] line inside a string is plaintext.
+    if (looksSealed(text) && parseSealed(text, path)) return content;
     const previous = await this.previousVersion(path);
     const config = this.config();
     const profile = config ? profileFor(config, path) : null;

@@ -93,6 +93,24 @@ describe('seal and open', () => {
     expect(await openText(sealed, [alice.parsed])).toBe(SAMPLE);
   });
 
+  it('refuses a plaintext key whose value looks like a sealed token (it could not be opened)', async () => {
+    const text = 'host = "ENC[gitseal.v1,AAAA]"\n';
+    const err = await expectFailure(sealText(text, { recipients: [alice.recipient], plaintextKeys: (p) => p[0] === 'host', file: 'f.toml' }));
+    expect(err.message).toMatch(/f\.toml:1:8: .*'host'/);
+  });
+
+  it('rejects unknown or mistyped metadata fields', async () => {
+    const sealed = await sealText(SAMPLE, { recipients: [alice.recipient] });
+    for (const bad of [
+      sealed.replace('version = 1', 'version = 1\nextra = "x"'),
+      sealed.replace('version = 1', 'version = 1\nfinal_newline = "no"'),
+      sealed.replace('version = 1', 'version = 1\nconflict = 3'),
+    ]) {
+      const err = await expectFailure(openText(bad, [alice.parsed], 'f.toml'));
+      expect(err.message).toMatch(/^f\.toml: /);
+    }
+  });
+
   it('refuses the reserved [gitseal] table in plaintext', async () => {
     const err = await expectFailure(sealText('[gitseal]\na = 1\n', { recipients: [alice.recipient] }));
     expect(err.message).toContain('reserved');
