@@ -23,6 +23,7 @@ class UsageError extends GitSealError {}
 function joinDashValues(argv: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--') return [...out, ...argv.slice(i)]; // a wrapped command's own arguments
     if ((argv[i] === '-o' || argv[i] === '--output') && argv[i + 1] === '-') out.push(`${argv[i++]}=-`);
     else out.push(argv[i]);
   }
@@ -48,8 +49,20 @@ export function buildCli(argv: string[]): Argv {
     .wrap(null)
     .fail((msg, err) => {
       if (err) throw err;
-      throw new UsageError(msg ?? 'invalid usage', 'see git-seal --help', 2);
+      throw new UsageError(maskUnknownArguments(msg ?? 'invalid usage', argv), 'see git-seal --help', 2);
     });
+}
+
+/**
+ * yargs echoes stray arguments ("Unknown argument: hunter2"); a stray positional may well be a secret
+ * typed in the wrong place, so only option names are shown.
+ */
+export function maskUnknownArguments(msg: string, argv: readonly string[]): string {
+  const m = /^(Unknown arguments?): (.*)$/s.exec(msg);
+  if (!m) return msg;
+  const isOption = (a: string) => argv.some((x) => x === `--${a}` || x === `-${a}` || x.startsWith(`--${a}=`));
+  const shown = m[2].split(', ').map((a) => (isOption(a) ? `--${a}` : '<value not shown>'));
+  return `${m[1]}: ${shown.join(', ')}`;
 }
 
 /** Run the CLI; returns the exit code instead of exiting so tests and the filter can embed it. */

@@ -1,7 +1,6 @@
 import picomatch from 'picomatch';
 import { GitSealError } from '../errors.js';
-import { isValueToken } from '../crypto/value.js';
-import { parseSealed } from '../format/seal.js';
+import { isSealedScalar, parseSealed } from '../format/seal.js';
 import { formatKeyPath } from '../format/keypath.js';
 import { DEFAULT_PATTERNS, sealedByAttributes } from '../git/attributes.js';
 import { CatFileBatch } from '../git/cat-file.js';
@@ -52,8 +51,7 @@ export function inspectBlob(path: string, text: string, config: GitSealConfig | 
   const allowed = plaintextKeyFilter(profile?.plaintextKeys ?? []);
   const plain = sealed.doc.scalars.filter((s) => {
     if (s.start >= sealed.bodyEnd) return false;
-    const token = sealed.text.slice(s.start, s.end);
-    return !(s.kind === 'string' && token.startsWith('"') && isValueToken(token.slice(1))) && !allowed?.(s.path);
+    return !isSealedScalar(sealed.text, s) && !allowed?.(s.path);
   });
   if (plain.length) {
     const keys = plain.slice(0, 5).map((s) => formatKeyPath(s.path)).join(', ') + (plain.length > 5 ? `, … (${plain.length} in all)` : '');

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import picomatch from 'picomatch';
 import { join } from 'node:path';
 import { loadIdentities } from '../age/index.js';
 import { createIdentityFile } from '../age/keystore.js';
@@ -88,7 +89,15 @@ export async function init(repo: Repo, opts: InitOptions = {}): Promise<InitResu
   const createdConfig = !existsSync(configPath);
   if (createdConfig) writeFileAtomic(configPath, defaultConfigText(opts.name ?? defaultName(repo.root), recipient));
   const config = loadConfig(repo.root);
-  const patterns = [...new Set([...DEFAULT_PATTERNS, ...config.profiles.flatMap((p) => p.files)])];
+  const coveredByDefaults = picomatch(DEFAULT_PATTERNS, { dot: true });
+  // A profile glob that is a plain path under a default pattern needs no line of its own.
+  const extra = config.profiles
+    .flatMap((p) => p.files)
+    .filter((g) => {
+      const path = g.replace(/^\*\*\//, 'x/');
+      return /[*?[\]{}!]/.test(path) || !coveredByDefaults(path);
+    });
+  const patterns = [...new Set([...DEFAULT_PATTERNS, ...extra])];
   const attributesAdded = ensureAttributes(repo.root, patterns);
   const installed = await install(repo, { identityFiles: opts.identityFiles });
   const hook = opts.hook ? installHook(repo) : undefined;

@@ -1,10 +1,18 @@
 import type { CommandModule } from 'yargs';
 import { decryptCommand } from './decrypt.js';
+import { demoCommand } from './demo.js';
 import { mergeDriverCommand, textconvCommand } from './drivers.js';
 import { encryptCommand } from './encrypt.js';
 import { cleanCommand, filterProcessCommand, smudgeCommand } from './filter.js';
 import { checkCommand, initCommand, installCommand, lockCommand, unlockCommand } from './git.js';
 import { keygenCommand } from './keygen.js';
+import { execCommand } from './exec.js';
+import { recipientsCommand } from './recipients.js';
+import { rekeyCommand } from './rekey.js';
+import { doctorCommand } from './doctor.js';
+import { editCommand } from './edit.js';
+import { logCommand } from './log.js';
+import { getCommand, lsCommand, rmCommand, setCommand } from './values.js';
 
 // Each command module is typed by its own argument interface; yargs sees them as one list.
 export const commands = [
@@ -16,6 +24,17 @@ export const commands = [
   keygenCommand,
   encryptCommand,
   decryptCommand,
+  getCommand,
+  setCommand,
+  rmCommand,
+  lsCommand,
+  editCommand,
+  logCommand,
+  doctorCommand,
+  recipientsCommand,
+  rekeyCommand,
+  execCommand,
+  demoCommand,
   filterProcessCommand,
   cleanCommand,
   smudgeCommand,

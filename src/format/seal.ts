@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Identity } from 'age-encryption';
 import { GitSealError } from '../errors.js';
-import { decryptValue, deriveValueKeys, encryptValue, FORMAT_VERSION, isValueToken, TOKEN_PREFIX, UnknownVersionError, ValueAuthError, type ValueKeys } from '../crypto/value.js';
+import { decryptValue, deriveValueKeys, encryptValue, FORMAT_VERSION, TOKEN_PREFIX, UnknownVersionError, ValueAuthError, type ValueKeys } from '../crypto/value.js';
 import { stanzaCount, unwrapDataKey, wrapDataKey } from '../age/index.js';
-import { scanToml, TomlSyntaxError, type PathSegment, type TomlDocument } from '../toml/index.js';
+import { scanToml, TomlSyntaxError, type PathSegment, type ScalarSpan, type TomlDocument } from '../toml/index.js';
 import { formatKeyPath } from './keypath.js';
 import { assembleSealed, META_TABLE, metaStart, readMeta, sealedBody, type SealedMeta } from './meta.js';
 
@@ -51,6 +51,11 @@ export interface SealResult {
 }
 
 const SEALED_HEADER = new RegExp(`(^|\\n)\\[${META_TABLE}\\][ \\t]*\\r?(\\n|$)`);
+
+/** Whether a scalar of `text` is a sealed value token (`"ENC[gitseal.v…]"`). */
+export function isSealedScalar(text: string, s: ScalarSpan): boolean {
+  return s.kind === 'string' && text.startsWith(`"${TOKEN_PREFIX}`, s.start);
+}
 
 /** Cheap test for the [gitseal] table; parseSealed is the exact one. */
 export function looksSealed(text: string): boolean {
@@ -125,8 +130,8 @@ export function openWithKey(sealed: SealedFile, dataKey: Uint8Array, file: strin
   let pos = 0;
   for (const s of doc.scalars) {
     if (s.start >= bodyEnd) break;
+    if (!isSealedScalar(text, s)) continue;
     const token = text.slice(s.start, s.end);
-    if (s.kind !== 'string' || !token.startsWith('"') || !isValueToken(token.slice(1))) continue;
     let plain: string;
     try {
       plain = decryptValue(keys, s.path, token.slice(1, -1));

@@ -1,0 +1,462 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import type { Identity } from 'age-encryption';
+import { GitSealError } from '../errors.js';
+import { formatKeyPath } from '../format/keypath.js';
+import { META_TABLE } from '../format/meta.js';
+import { isSealedScalar, openSealed, openWithKey, parseSealed, scanOrThrow, seal, unwrapFileDataKey, type SealedFile, type UnlockedFile } from '../format/seal.js';
+import { sealedByAttributes } from '../git/attributes.js';
+import { installedConfig } from '../git/install.js';
+import { findRepo, repoPath, type Repo } from '../git/repo.js';
+import { gitBuffer } from '../git/run.js';
+import { loadConfigIfPresent, plaintextKeyFilter, profileFor, type GitSealConfig, type Profile } from '../profiles/config.js';
+import { checkAtom } from '../toml/atoms.js';
+import { readString } from '../toml/strings.js';
+import { toObject, type TomlPlain } from '../toml/to-object.js';
+import {
+  decodeScalar,
+  formatBasicString,
+  removeKey,
+  scanToml,
+  setRawValue,
+  TomlEditError,
+  TomlSyntaxError,
+  type PathSegment,
+  type ScalarKind,
+  type ScalarSpan,
+  type TomlDocument,
+} from '../toml/index.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { readText } from '../util/io.js';
+import { secretsMatcher } from './check.js';
+
+// ---------------------------------------------------------------- key paths
+
+const BARE = /^[A-Za-z0-9_-]$/;
+const PATH_HINT = 'write it like sources.stripe.api_key; quote names with other characters, e.g. servers."db.example".password';
+
+/** Parse a key path as typed on the command line: TOML dotted keys, plus `[N]` for array items. */
+export function parseKeyPath(input: string): PathSegment[] {
+  const fail = (why: string): never => {
+    throw new GitSealError(`invalid key path '${input}': ${why}`, PATH_HINT);
+  };
+  const path: PathSegment[] = [];
+  let i = 0;
+  const skipSpaces = () => {
+    while (input[i] === ' ' || input[i] === '\t') i++;
+  };
+  for (;;) {
+    skipSpaces();
+    const c = input[i];
+    if (c === '"' || c === "'") {
+      if (input.startsWith(c.repeat(3), i)) fail('multi-line strings cannot be keys');
+      const token = readString(input, i, (reason) => fail(reason));
+      path.push(token.value);
+      i = token.end;
+    } else {
+      const start = i;
+      while (i < input.length && BARE.test(input[i])) i++;
+      if (i === start) fail(i >= input.length ? 'a key name is missing' : `'${input[i]}' must be inside a quoted key name`);
+      path.push(input.slice(start, i));
+    }
+    while (input[i] === '[') {
+      const m = /^\[(\d+)\]/.exec(input.slice(i));
+      if (!m) fail('array indices are written [N]');
+      path.push(Number(m![1]));
+      i += m![0].length;
+    }
+    skipSpaces();
+    if (i >= input.length) return path;
+    if (input[i] !== '.') fail(`'${input[i]}' must be inside a quoted key name`);
+    i++;
+  }
+}
+
+/** The environment variable dlt reads for a key path: segments upper-cased and joined by `__`. */
+export function dltEnvName(path: readonly PathSegment[]): string {
+  return path.map((s) => String(s).toUpperCase()).join('__');
+}
+
+/** A warning when the key cannot be given to dlt as an environment variable, else null. */
+export function envNameWarning(path: readonly PathSegment[]): string | null {
+  const name = dltEnvName(path);
+  if (/^[A-Z_][A-Z0-9_]*$/.test(name)) return null;
+  return `'${formatKeyPath(path)}' maps to the environment variable ${name}, which is not a valid name ([A-Z_][A-Z0-9_]*): dlt reads it from the TOML file, but not from the environment, and git-seal exec refuses the file`;
+}
+
+// ---------------------------------------------------------------- typed values
+
+export const VALUE_TYPES = ['string', 'int', 'float', 'bool', 'datetime', 'toml'] as const;
+export type ValueType = (typeof VALUE_TYPES)[number];
+
+const DATETIME_KINDS: ScalarKind[] = ['offset-datetime', 'local-datetime', 'local-date', 'local-time'];
+
+const EXAMPLES: Record<ValueType, string> = {
+  string: '',
+  int: '42, -7 or 0xff',
+  float: '3.14, 1e-3 or inf',
+  bool: 'true or false',
+  datetime: 'RFC 3339, e.g. 2026-01-02T03:04:05Z, 2026-01-02 or 03:04:05',
+  toml: 'one TOML value, e.g. ["a", "b"] or { x = 1 }',
+};
+
+function badValue(type: ValueType, reason?: string): never {
+  const why = reason && !reason.startsWith('invalid value') ? `${reason}; ` : '';
+  throw new GitSealError(`the value is not a valid TOML ${type} (${why}expected ${EXAMPLES[type]})`, 'check the value, or drop --type to store it as a string');
+}
+
+/** The TOML literal to write for `value` read as `type`. Messages never quote the value. */
+export function tomlLiteral(value: string, type: ValueType): string {
+  if (type === 'string') return formatBasicString(value);
+  const v = value.trim();
+  if (type === 'toml') {
+    let doc: TomlDocument;
+    try {
+      doc = scanToml(`v = ${v}\n`);
+    } catch (err) {
+      if (err instanceof TomlSyntaxError) badValue(type, err.reason);
+      throw err;
+    }
+    const e = doc.entries[0];
+    if (doc.entries.length !== 1 || doc.tables.length || e.valueEnd - e.valueStart !== v.length) badValue(type);
+    return v;
+  }
+  const atom = checkAtom(v);
+  if (type === 'bool') return atom.kind === 'boolean' ? v : badValue(type);
+  if (type === 'int') return atom.kind === 'integer' ? v : badValue(type, atom.reason);
+  if (type === 'float') {
+    if (atom.kind === 'float') return v;
+    if (atom.kind === 'integer' && /^[+-]?[0-9][0-9_]*$/.test(v)) return `${v}.0`;
+    return badValue(type, atom.reason);
+  }
+  return atom.kind && DATETIME_KINDS.includes(atom.kind) ? v : badValue(type, atom.reason);
+}
+
+// ---------------------------------------------------------------- files and their context
+
+/** Where a file sits: its repository, profile and whether the filter handles it there. */
+export interface FileContext {
+  file: string;
+  repo: Repo | null;
+  relPath: string | null;
+  config: GitSealConfig | null;
+  profile: Profile | null;
+}
+
+export function fileContext(file: string, repo?: Repo | null): FileContext {
+  if (repo === undefined) {
+    repo = null;
+    if (existsSync(dirname(resolve(file)))) {
+      try {
+        repo = findRepo(file);
+      } catch {
+        /* not in a repository: no profile */
+      }
+    }
+  }
+  if (!repo) return { file, repo: null, relPath: null, config: null, profile: null };
+  const relPath = repoPath(repo, file);
+  const config = loadConfigIfPresent(repo.root);
+  return { file, repo, relPath, config, profile: config ? profileFor(config, relPath) : null };
+}
+
+export function filterInstalled(repo: Repo): boolean {
+  const cfg = installedConfig(repo);
+  return cfg.has('filter.git-seal.process') || (cfg.has('filter.git-seal.clean') && cfg.has('filter.git-seal.smudge'));
+}
+
+/** Scalars of a sealed file's body (the [gitseal] table left out). */
+function bodyScalars(sealed: SealedFile): ScalarSpan[] {
+  return sealed.doc.scalars.filter((s) => s.start < sealed.bodyEnd);
+}
+
+/**
+ * Re-seal edited plaintext with the file's own data key and recipients, so unchanged values keep their
+ * ciphertext. Values that were plaintext in the sealed file stay plaintext, as do the profile's plaintext_keys.
+ */
+export async function resealEdited(plaintext: string, unlocked: UnlockedFile, ctx: FileContext): Promise<string> {
+  const { sealed } = unlocked;
+  const keptPlain = new Set(bodyScalars(sealed).filter((s) => !isSealedScalar(sealed.text, s)).map((s) => formatKeyPath(s.path)));
+  const profileKeys = plaintextKeyFilter(ctx.profile?.plaintextKeys ?? []);
+  const result = await seal(plaintext, {
+    recipients: sealed.meta.recipients,
+    previous: unlocked,
+    plaintextKeys: (path) => keptPlain.has(formatKeyPath(path)) || (profileKeys?.(path) ?? false),
+    file: ctx.file,
+  });
+  return result.text;
+}
+
+/** A secrets file as read for an edit: sealed on disk (and opened), plaintext on disk, or not there yet. */
+export interface LoadedFile {
+  ctx: FileContext;
+  exists: boolean;
+  /** Open data key and parts when the file is sealed on disk. */
+  unlocked: UnlockedFile | null;
+  plaintext: string;
+}
+
+export async function loadFile(file: string, identities: readonly Identity[], opts: { mayCreate?: boolean } = {}): Promise<LoadedFile> {
+  const ctx = fileContext(file);
+  if (!existsSync(file) && opts.mayCreate) return { ctx, exists: false, unlocked: null, plaintext: '' };
+  const { text } = readText(file);
+  const sealed = parseSealed(text, file);
+  if (!sealed) return { ctx, exists: true, unlocked: null, plaintext: text };
+  if (sealed.meta.conflict !== undefined) {
+    throw new GitSealError(`${file}: has an unresolved merge conflict`, `resolve it with git-seal edit ${file}`);
+  }
+  const opened = await openSealed(sealed, identities, file);
+  return { ctx, exists: true, unlocked: opened, plaintext: opened.plaintext };
+}
+
+/** Write new plaintext back the way the file was: sealed stays sealed (same data key), plaintext stays plaintext. */
+export async function saveFile(loaded: LoadedFile, plaintext: string): Promise<'sealed' | 'plaintext'> {
+  const { ctx } = loaded;
+  if (loaded.unlocked) {
+    writeFileAtomic(ctx.file, await resealEdited(plaintext, loaded.unlocked, ctx));
+    return 'sealed';
+  }
+  if (loaded.exists) {
+    writeFileAtomic(ctx.file, plaintext);
+    return 'plaintext';
+  }
+  const { repo, relPath, profile } = ctx;
+  if (!repo || !relPath || !profile) {
+    throw new GitSealError(
+      `${ctx.file}: does not exist, and no profile in .gitseal.toml covers it, so there is no one to seal it for`,
+      repo ? "add its path to a profile's files in .gitseal.toml" : 'create it inside a repository set up with git-seal init',
+    );
+  }
+  mkdirSync(dirname(ctx.file), { recursive: true });
+  if (filterInstalled(repo) && sealedByAttributes(repo.root, [relPath]).has(relPath)) {
+    writeFileAtomic(ctx.file, plaintext, 0o600); // the filter seals it on git add, like every file of this clone
+    return 'plaintext';
+  }
+  const plaintextKeys = plaintextKeyFilter(profile.plaintextKeys);
+  writeFileAtomic(ctx.file, (await seal(plaintext, { recipients: profile.recipients, plaintextKeys, file: ctx.file })).text);
+  return 'sealed';
+}
+
+// ---------------------------------------------------------------- lookup
+
+const samePath = (a: readonly PathSegment[], b: readonly PathSegment[]) => a.length === b.length && a.every((s, i) => s === b[i]);
+const under = (p: readonly PathSegment[], prefix: readonly PathSegment[]) => p.length > prefix.length && prefix.every((s, i) => s === p[i]);
+
+export type ValueKind = ScalarKind | 'array' | 'table';
+
+/** The value at `path`: its TOML text as written and its type; a table is reported without text. */
+function lookup(text: string, doc: TomlDocument, path: readonly PathSegment[]): { raw?: string; kind: ValueKind } | null {
+  const entry = doc.entries.find((e) => samePath(e.path, path));
+  const scalar = doc.scalars.find((s) => samePath(s.path, path));
+  if (entry) {
+    const raw = text.slice(entry.valueStart, entry.valueEnd);
+    return { raw, kind: raw.startsWith('[') ? 'array' : raw.startsWith('{') ? 'table' : scalar!.kind };
+  }
+  if (scalar) return { raw: text.slice(scalar.start, scalar.end), kind: scalar.kind };
+  const isTable = doc.tables.some((t) => samePath(t.path, path) || under(t.path, path)) || doc.scalars.some((s) => under(s.path, path));
+  return isTable ? { kind: 'table' } : null;
+}
+
+/** A value for JSON output: integers as numbers when exact (else text), inf/nan and date-times as text. */
+export function jsonValue(raw: string): unknown {
+  const v = toObject(scanToml(`v = ${raw}\n`), `v = ${raw}\n`).v;
+  if (v === undefined) return raw.startsWith('[') ? [] : {};
+  const convert = (x: TomlPlain): unknown => {
+    if (typeof x === 'bigint') return x >= BigInt(Number.MIN_SAFE_INTEGER) && x <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(x) : x.toString();
+    if (typeof x === 'number' && !Number.isFinite(x)) return String(x).replace('Infinity', 'inf').replace('NaN', 'nan');
+    if (Array.isArray(x)) return x.map(convert);
+    if (typeof x === 'object') return Object.fromEntries(Object.entries(x).map(([k, y]) => [k, convert(y)]));
+    return x;
+  };
+  return convert(v);
+}
+
+// ---------------------------------------------------------------- get / set / rm
+
+export interface GotValue {
+  file: string;
+  key: string;
+  type: ValueKind;
+  /** The TOML literal as written. */
+  raw: string;
+  /** What `get` prints: the string itself for strings, else the TOML literal. */
+  text: string;
+}
+
+export async function getValue(file: string, keyPath: string, identities: readonly Identity[]): Promise<GotValue> {
+  const path = parseKeyPath(keyPath);
+  const { plaintext } = await loadFile(file, identities);
+  const found = lookup(plaintext, scanOrThrow(plaintext, file), path);
+  const key = formatKeyPath(path);
+  if (!found) throw new GitSealError(`${file}: no key '${key}'`, `git-seal ls ${file} lists its keys`);
+  if (found.raw === undefined) throw new GitSealError(`${file}: '${key}' is a table, not a value`, `name one of its keys (git-seal ls ${file})`);
+  const text = found.kind === 'string' ? (decodeScalar(found.raw, 'string').value as string) : found.raw;
+  return { file, key, type: found.kind, raw: found.raw, text };
+}
+
+function editablePath(keyPath: string, file: string): string[] {
+  const path = parseKeyPath(keyPath);
+  if (path.some((s) => typeof s === 'number')) {
+    throw new GitSealError(`${file}: cannot set or remove one item of an array ('${keyPath}')`, `set the whole array with --type toml, or use git-seal edit ${file}`);
+  }
+  if (path[0] === META_TABLE) throw new GitSealError(`${file}: the top-level key '${META_TABLE}' is reserved for git-seal's metadata`, 'pick another name');
+  return path as string[];
+}
+
+function editError(file: string, err: unknown): unknown {
+  return err instanceof TomlEditError ? new GitSealError(`${file}: ${err.message}`, `use git-seal edit ${file} for this change`) : err;
+}
+
+export interface SetResult {
+  key: string;
+  /** The key did not exist before. */
+  added: boolean;
+  /** The file did not exist before. */
+  createdFile: boolean;
+  /** Nothing to write: the value was already that. */
+  unchanged: boolean;
+  written: 'sealed' | 'plaintext' | null;
+  /** Set when dlt could not read this key from the environment. */
+  envWarning: string | null;
+}
+
+/** Set (or add) one value, editing only its line; tables are created as needed. */
+export async function setValue(file: string, keyPath: string, value: string, opts: { identities: readonly Identity[]; type?: ValueType }): Promise<SetResult> {
+  const path = editablePath(keyPath, file);
+  const raw = tomlLiteral(value, opts.type ?? 'string');
+  const loaded = await loadFile(file, opts.identities, { mayCreate: true });
+  const before = loaded.plaintext;
+  const added = lookup(before, scanOrThrow(before, file), path) === null;
+  let after: string;
+  try {
+    after = setRawValue(before, path, raw);
+  } catch (err) {
+    throw editError(file, err);
+  }
+  const unchanged = after === before && loaded.exists;
+  const written = unchanged ? null : await saveFile(loaded, after);
+  return { key: formatKeyPath(path), added, createdFile: !loaded.exists, unchanged, written, envWarning: envNameWarning(path) };
+}
+
+/** Remove one `key = value` line. */
+export async function removeValue(file: string, keyPath: string, identities: readonly Identity[]): Promise<{ key: string; written: 'sealed' | 'plaintext' }> {
+  const path = editablePath(keyPath, file);
+  const loaded = await loadFile(file, identities);
+  let after: string;
+  try {
+    after = removeKey(loaded.plaintext, path);
+  } catch (err) {
+    if (err instanceof TomlEditError && err.message.startsWith('no key')) {
+      throw new GitSealError(`${file}: no key '${formatKeyPath(path)}'`, `git-seal ls ${file} lists its keys`);
+    }
+    throw editError(file, err);
+  }
+  return { key: formatKeyPath(path), written: await saveFile(loaded, after) };
+}
+
+// ---------------------------------------------------------------- ls
+
+/** Masked form of a value: the first 4 characters of a long value, nothing of a short one. */
+export function maskValue(text: string): string {
+  const chars = [...text];
+  const head = chars.slice(0, 4).join('');
+  return chars.length >= 12 && !/[\x00-\x1f\x7f]/.test(head) ? `${head}…****` : '****';
+}
+
+export interface RecipientInfo {
+  /** Name in .gitseal.toml, when it lists this key. */
+  name: string | null;
+  key: string;
+}
+
+export interface ListedValue {
+  key: string;
+  /** A TOML type, or 'unknown' for a sealed value no identity of yours can open. */
+  type: ScalarKind | 'unknown';
+  /** Masked text; with `show`, the value (a JSON value in `json`, a TOML literal in `literal`). */
+  masked: string | null;
+  json?: unknown;
+  literal?: string;
+}
+
+export interface ListedFile {
+  /** Path relative to the current directory. */
+  path: string;
+  profile: string | null;
+  /** How the file is on disk ('invalid': it could not be read or parsed, see `error`). */
+  state: 'sealed' | 'plaintext' | 'invalid';
+  /** Whether its values could be read (always for plaintext). */
+  readable: boolean;
+  /** Sealed: who it is sealed to; plaintext: who its profile seals it for. */
+  recipients: RecipientInfo[];
+  values: ListedValue[];
+  error?: string;
+}
+
+export function recipientInfo(keys: readonly string[], config: GitSealConfig | null): RecipientInfo[] {
+  const names = new Map<string, string>();
+  for (const [name, key] of config?.recipients ?? []) if (!names.has(key)) names.set(key, name);
+  return keys.map((key) => ({ name: names.get(key) ?? null, key }));
+}
+
+export function shortKey(key: string): string {
+  return key.length > 16 ? `${key.slice(0, 8)}…${key.slice(-4)}` : key;
+}
+
+/** Every secrets file of the repository in the work tree: tracked or untracked (not ignored). */
+export function repoSecretsFiles(repo: Repo, config: GitSealConfig | null): string[] {
+  const out = gitBuffer(['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: repo.root })!;
+  const files = [...new Set(out.toString('utf8').split('\0').filter(Boolean))];
+  const covered = sealedByAttributes(repo.root, files);
+  const isSecrets = secretsMatcher(config);
+  return files.filter((f) => (covered.has(f) || isSecrets(f)) && existsSync(join(repo.root, f))).sort();
+}
+
+function listedValue(text: string, s: ScalarSpan, show: boolean): ListedValue {
+  const key = formatKeyPath(s.path);
+  const raw = text.slice(s.start, s.end);
+  const decoded = decodeScalar(raw, s.kind);
+  const shown = s.kind === 'string' ? (decoded.value as string) : raw;
+  if (!show) return { key, type: s.kind, masked: maskValue(shown) };
+  return { key, type: s.kind, masked: null, json: jsonValue(raw), literal: s.kind === 'string' ? formatBasicString(shown) : raw };
+}
+
+async function listOne(file: string, ctx: FileContext, identities: readonly Identity[], show: boolean): Promise<ListedFile> {
+  const base = { path: relative(process.cwd(), resolve(file)) || file, profile: ctx.profile?.name ?? null };
+  try {
+    const { text } = readText(file);
+    const sealed = parseSealed(text, file);
+    if (!sealed) {
+      const doc = scanOrThrow(text, file);
+      return { ...base, state: 'plaintext', readable: true, recipients: recipientInfo(ctx.profile?.recipients ?? [], ctx.config), values: doc.scalars.map((s) => listedValue(text, s, show)) };
+    }
+    const recipients = recipientInfo(sealed.meta.recipients, ctx.config);
+    const dataKey = sealed.meta.conflict === undefined ? await unwrapFileDataKey(sealed, identities, file) : null;
+    if (dataKey) {
+      const plaintext = openWithKey(sealed, dataKey, file);
+      const doc = scanOrThrow(plaintext, file);
+      return { ...base, state: 'sealed', readable: true, recipients, values: doc.scalars.map((s) => listedValue(plaintext, s, show)) };
+    }
+    const values = bodyScalars(sealed).map((s): ListedValue =>
+      isSealedScalar(text, s) ? { key: formatKeyPath(s.path), type: 'unknown', masked: null } : listedValue(text, s, show),
+    );
+    return { ...base, state: 'sealed', readable: false, recipients, values };
+  } catch (err) {
+    if (!(err instanceof GitSealError)) throw err;
+    return { ...base, state: 'invalid', readable: false, recipients: [], values: [], error: err.oneLine };
+  }
+}
+
+/** List keys (values masked unless `show`) of the named files, or of every secrets file of the repository. */
+export async function listSecrets(files: readonly string[], identities: readonly Identity[], opts: { show?: boolean } = {}): Promise<ListedFile[]> {
+  const show = opts.show ?? false;
+  if (files.length > 0) return Promise.all(files.map((f) => listOne(f, fileContext(f), identities, show)));
+  const repo = findRepo();
+  const config = loadConfigIfPresent(repo.root);
+  const out: ListedFile[] = [];
+  for (const rel of repoSecretsFiles(repo, config)) {
+    const abs = join(repo.root, rel);
+    out.push(await listOne(abs, { file: abs, repo, relPath: rel, config, profile: config ? profileFor(config, rel) : null }, identities, show));
+  }
+  return out;
+}

@@ -1,0 +1,98 @@
+import type { CommandModule } from 'yargs';
+import { GitSealError } from '../errors.js';
+import { loadIdentities } from '../age/index.js';
+import { childEnv, collectSecrets, githubMasks, runCommand } from '../api/exec.js';
+import { ENV_NAMINGS, type EnvNaming } from '../api/env-naming.js';
+import { info, toList, type GlobalArgs } from './common.js';
+
+export interface ExecArgs extends GlobalArgs {
+  profile?: string;
+  file?: string[];
+  'env-naming'?: EnvNaming;
+  override?: boolean;
+  command?: string[];
+  /** Everything after `--`. */
+  '--'?: string[];
+}
+
+/** Decrypt, print the GitHub Actions masks, run the command; returns its exit code. */
+export async function runExec(args: ExecArgs): Promise<number> {
+  const [cmd, ...rest] = [...(args.command ?? []), ...(args['--'] ?? [])].map(String);
+  if (!cmd) throw new GitSealError('exec needs a command to run', 'git-seal exec --profile P -- CMD [ARGS...]', 2);
+  const { identities } = await loadIdentities({ identityFiles: args.identity ?? [], env: process.env });
+  const collected = await collectSecrets({ profile: args.profile, files: args.file, naming: args['env-naming'] ?? 'dlt', identities });
+  for (const w of collected.warnings) info(args, `git-seal: ${w}`);
+  const { env, kept } = childEnv(process.env, collected.secrets, args.override ?? false);
+  if (kept.length) info(args, `git-seal: kept ${kept.length} variable(s) already set in the environment (--override replaces them): ${kept.join(', ')}`);
+  if (process.env.GITHUB_ACTIONS === 'true') process.stdout.write(githubMasks(collected.secrets));
+  return runCommand(cmd, rest, env);
+}
+
+/**
+ * Read `exec` options without yargs, whose load and parse would double the cold start of every wrapped
+ * command. Only the plain forms are taken; anything else (help, `--no-…`, bundled short flags, a
+ * missing `--`, bad values) returns null and goes to the full CLI, which explains usage errors.
+ */
+export function parseExecArgv(argv: readonly string[]): ExecArgs | null {
+  const end = argv.indexOf('--');
+  if (argv[0] !== 'exec' || end < 0) return null;
+  const args: ExecArgs = { command: argv.slice(end + 1) };
+  for (let i = 1; i < end; i++) {
+    const eq = argv[i].startsWith('--') ? argv[i].indexOf('=') : -1;
+    const flag = eq > 0 ? argv[i].slice(0, eq) : argv[i];
+    const inline = eq > 0 ? argv[i].slice(eq + 1) : undefined;
+    const value = (): string | null => {
+      const v = inline ?? (i + 1 < end ? argv[++i] : undefined);
+      return v === undefined || v === '' || v.startsWith('-') ? null : v;
+    };
+    const flagOnly = inline === undefined;
+    let v: string | null = null;
+    if (flag === '-p' || flag === '--profile') {
+      if (args.profile !== undefined || (v = value()) === null) return null;
+      args.profile = v;
+    } else if (flag === '-f' || flag === '--file' || flag === '-i' || flag === '--identity') {
+      if ((v = value()) === null) return null;
+      const key = flag === '-f' || flag === '--file' ? 'file' : 'identity';
+      args[key] = [...(args[key] ?? []), v];
+    } else if (flag === '--env-naming') {
+      if ((v = value()) !== 'dlt' && v !== 'plain') return null;
+      args['env-naming'] = v;
+    } else if (flagOnly && (flag === '-q' || flag === '--quiet')) args.quiet = true;
+    else if (flagOnly && flag === '--override') args.override = true;
+    else if (flagOnly && flag === '--debug') args.debug = true;
+    else return null;
+  }
+  return !args.profile === !args.file ? null : args;
+}
+
+/** Entry point of the lean `exec` bundle (see bin/git-seal.js). */
+export async function execMain(argv: string[]): Promise<number> {
+  const args = parseExecArgv(argv);
+  if (!args) return (await import('../cli.js')).main(argv);
+  try {
+    return await runExec(args);
+  } catch (err) {
+    (await import('../cli.js')).reportError(err, args.debug ?? false);
+    return err instanceof GitSealError ? err.exitCode : 1;
+  }
+}
+
+export const execCommand: CommandModule<GlobalArgs, ExecArgs> = {
+  command: 'exec [command..]',
+  describe: 'Run a command with the secrets of a profile or files as environment variables (decrypted in memory)',
+  builder: (y) =>
+    y
+      .parserConfiguration({ 'populate--': true })
+      .usage('$0 exec (--profile P | --file F...) [--env-naming dlt|plain] [--override] -- CMD [ARGS...]')
+      .positional('command', { type: 'string', array: true, describe: 'the command and its arguments, after --' })
+      .option('profile', { alias: 'p', type: 'string', describe: 'every tracked sealed file of this profile' })
+      .option('file', { alias: 'f', type: 'string', describe: 'a sealed file (repeatable)', coerce: toList })
+      .option('env-naming', { choices: ENV_NAMINGS, default: 'dlt' as EnvNaming, describe: "dlt: SOURCES__STRIPE__API_KEY (dlt's convention); plain: SOURCES_STRIPE_API_KEY" })
+      .option('override', { type: 'boolean', describe: 'replace variables that are already set (by default they win)' })
+      .conflicts('profile', 'file')
+      .example('$0 exec --profile prod -- python pipeline.py', 'run a dlt pipeline with the prod secrets')
+      .example('$0 exec -f .streamlit/secrets.toml --env-naming plain -- env', 'show the plain variable names'),
+  handler: async (args) => {
+    process.exitCode = await runExec(args);
+  },
+};

@@ -1,0 +1,87 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanupTempDirs, gitSeal, isolatedEnv, makeKey, ROOT, tempDir, type TestKey } from './helpers.js';
+
+afterAll(cleanupTempDirs);
+
+const SECRET = 'hunter2-super-secret-value';
+
+/** Every failure is one line on stderr, names what failed, exits non-zero, and shows no secret or stack. */
+function expectOneLineError(r: ReturnType<typeof gitSeal>, pattern: RegExp): void {
+  expect(r.status, r.stderr).not.toBe(0);
+  expect(r.stdout).toBe('');
+  const lines = r.stderr.trimEnd().split('\n');
+  expect(lines, r.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(/^git-seal: /);
+  expect(lines[0]).toMatch(pattern);
+  expect(r.stderr).not.toContain(SECRET);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+}
+
+describe('CLI errors', () => {
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+  let alice: TestKey;
+  let bob: TestKey;
+  let sealedPath: string;
+
+  beforeAll(async () => {
+    dir = tempDir();
+    env = isolatedEnv(dir);
+    [alice, bob] = await Promise.all([makeKey(dir), makeKey(dir)]);
+    writeFileSync(join(dir, 'plain.toml'), `[db]\npassword = "${SECRET}"\nport = 5432\n`);
+    sealedPath = join(dir, 'sealed.toml');
+    const r = gitSeal(['encrypt', '-r', alice.recipient, join(dir, 'plain.toml'), '-o', sealedPath], { env });
+    expect(r.status, r.stderr).toBe(0);
+  });
+
+  const sealed = () => readFileSync(sealedPath, 'utf8');
+  const variant = (name: string, text: string) => {
+    const p = join(dir, name);
+    writeFileSync(p, text);
+    return p;
+  };
+
+  it('malformed TOML names file:line:col', () => {
+    const p = variant('bad.toml', `a = 1\npassword = "${SECRET}\n`);
+    expectOneLineError(gitSeal(['encrypt', '-r', alice.recipient, p], { env }), /bad\.toml:2:12: /);
+  });
+
+  it('a wrong key lists the recipients; no key says how to get one', () => {
+    expectOneLineError(gitSeal(['decrypt', '-i', bob.file, sealedPath], { env }), new RegExp(`sealed\\.toml: .*${alice.recipient}`));
+    expectOneLineError(gitSeal(['decrypt', sealedPath], { env }), /sealed\.toml: no identity is available.*GITSEAL_AGE_KEY/);
+  });
+
+  it('a tampered value names the key path', () => {
+    const text = sealed().replace(/(password = "ENC\[gitseal\.v1,)(.)/, (_, a, c) => a + (c === 'A' ? 'B' : 'A'));
+    expectOneLineError(gitSeal(['decrypt', '-i', alice.file, variant('tampered.toml', text)], { env }), /tampered\.toml: the value of 'db\.password' failed authentication/);
+  });
+
+  it('a truncated file and an unknown version', () => {
+    const t = sealed();
+    expectOneLineError(gitSeal(['decrypt', '-i', alice.file, variant('trunc.toml', t.slice(0, t.length - 60))], { env }), /trunc\.toml:\d+:\d+: /);
+    expectOneLineError(gitSeal(['decrypt', '-i', alice.file, variant('v9.toml', t.replace('version = 1', 'version = 9'))], { env }), /v9\.toml: .*version 9.*upgrade/);
+  });
+
+  it('an unreadable or missing file, a non-git directory and a missing config', () => {
+    expectOneLineError(gitSeal(['decrypt', join(dir, 'nope.toml')], { env }), /nope\.toml: no such file/);
+    const outside = tempDir();
+    expectOneLineError(gitSeal(['check'], { cwd: outside, env }), /not inside a git repository.*git init/);
+  });
+
+  it('a secret typed as a stray argument is not echoed', () => {
+    expectOneLineError(gitSeal(['decrypt', sealedPath, 'extra', SECRET], { env }), /Unknown arguments: <value not shown>/);
+  });
+
+  it('--debug adds the stack trace', () => {
+    const r = gitSeal(['decrypt', '--debug', join(dir, 'nope.toml')], { env });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/\n\s+at /);
+  });
+
+  it('--version prints the package version', () => {
+    const r = gitSeal(['--version'], { env });
+    expect(r.stdout.trim()).toBe(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
+  });
+});
