@@ -7,9 +7,10 @@ import { join } from 'node:path';
 
 const out = 'dist/bundle';
 const tmp = `dist/.bundle-${process.pid}`;
-await build({
+const result = await build({
+  metafile: true,
   // exec gets its own entry without yargs: it wraps other commands, so its cold start counts.
-  entryPoints: { cli: 'src/cli.ts', exec: 'src/commands/exec.ts' },
+  entryPoints: { cli: 'src/cli.ts', exec: 'src/commands/exec.ts', filter: 'src/commands/filter.ts' },
   outdir: tmp,
   bundle: true,
   splitting: true,
@@ -24,5 +25,9 @@ await build({
   logLevel: 'warning',
 });
 mkdirSync(out, { recursive: true });
-for (const f of readdirSync(tmp)) renameSync(join(tmp, f), join(out, f));
+const fresh = new Set(readdirSync(tmp));
+for (const f of fresh) renameSync(join(tmp, f), join(out, f));
 rmSync(tmp, { recursive: true, force: true });
+// Chunks are named by content hash: drop the ones no entry point of this build uses any more.
+for (const f of readdirSync(out)) if (!fresh.has(f)) rmSync(join(out, f), { force: true });
+void result;

@@ -1,25 +1,44 @@
 import type { CommandModule } from 'yargs';
+import { GitSealError } from '../errors.js';
 import { SealFilter } from '../git/filter.js';
 import { runFilterProcess } from '../git/filter-process.js';
 import { findRepo, repoPath } from '../git/repo.js';
 import { readStdin } from '../util/io.js';
 import type { GlobalArgs } from './common.js';
 
+async function serveFilter(identityFiles: string[] | undefined): Promise<void> {
+  const repo = findRepo();
+  const filter = new SealFilter(repo.root, identityFiles, undefined, repo.gitDir);
+  try {
+    await runFilterProcess({
+      clean: (req) => filter.clean(req.pathname, req.content),
+      smudge: (req) => filter.smudge(req.pathname, req.content, req.meta.blob),
+    });
+  } finally {
+    filter.close();
+  }
+}
+
+/**
+ * Entry for `git-seal filter-process` exactly as git runs it: starts without yargs, since git starts it
+ * for every checkout, add and status that touches a secrets file. Any other form goes to the full CLI.
+ */
+export async function filterProcessMain(argv: string[]): Promise<number> {
+  if (argv.length !== 1 || argv[0] !== 'filter-process') return (await import('../cli.js')).main(argv);
+  try {
+    await serveFilter(undefined);
+    return 0;
+  } catch (err) {
+    (await import('../cli.js')).reportError(err, false);
+    return err instanceof GitSealError ? err.exitCode : 1;
+  }
+}
+
 /** `filter.git-seal.process`: one process serves every clean and smudge of a git command. */
 export const filterProcessCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'filter-process',
   describe: false,
-  handler: async (args) => {
-    const filter = new SealFilter(findRepo().root, args.identity);
-    try {
-      await runFilterProcess({
-        clean: (req) => filter.clean(req.pathname, req.content),
-        smudge: (req) => filter.smudge(req.pathname, req.content),
-      });
-    } finally {
-      filter.close();
-    }
-  },
+  handler: (args) => serveFilter(args.identity),
 };
 
 interface FileArgs extends GlobalArgs {

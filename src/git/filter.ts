@@ -1,10 +1,22 @@
 import type { Identity } from 'age-encryption';
 import { GitSealError } from '../errors.js';
 import { loadIdentities } from '../age/index.js';
-import { looksSealed, openWithKey, parseSealed, seal, unwrapFileDataKey } from '../format/seal.js';
+import { stanzaCount } from '../age/index.js';
+import { assembleSealed, sealedBody } from '../format/meta.js';
+import { isSealedScalar, looksSealed, openWithKey, parseSealed, seal, unwrapFileDataKey, type SealedFile } from '../format/seal.js';
 import { loadConfigIfPresent, plaintextKeyFilter, profileFor, type GitSealConfig } from '../profiles/config.js';
 import { decodeText } from '../util/io.js';
-import { CatFileBatch } from './cat-file.js';
+import { CatFileBatch, type CatFileObject } from './cat-file.js';
+import { blobOid, CleanCache } from './clean-cache.js';
+import { gitMaybe } from './run.js';
+
+/** What clean does with a path: its recipients and plaintext keys (from its profile, else the file). */
+interface PathSettings {
+  recipients: string[];
+  plaintextKeys: string[];
+  /** Canonical text of the two, for the clean cache. */
+  key: string;
+}
 
 /**
  * The clean and smudge transforms, shared by the long-running filter process and the single-shot
@@ -15,13 +27,23 @@ export class SealFilter {
   private identitiesCache?: Promise<Identity[]>;
   private configCache?: GitSealConfig | null;
   private objects?: CatFileBatch;
+  private cacheStore?: CleanCache | null;
   private unopened: string[] = [];
 
   constructor(
     private readonly root: string,
     private readonly identityFiles: string[] = [],
     private readonly warn: (line: string) => void = (l) => process.stderr.write(l + '\n'),
+    private readonly gitDir?: string,
   ) {}
+
+  private cache(): CleanCache | null {
+    if (this.cacheStore === undefined) {
+      const dir = this.gitDir ?? gitMaybe(['rev-parse', '--absolute-git-dir'], { cwd: this.root });
+      this.cacheStore = dir ? new CleanCache(dir) : null;
+    }
+    return this.cacheStore;
+  }
 
   private identities(): Promise<Identity[]> {
     this.identitiesCache ??= loadIdentities({ identityFiles: this.identityFiles, env: process.env }).then((l) => l.identities);
@@ -34,46 +56,58 @@ export class SealFilter {
   }
 
   /** The version of `path` git already has: the index entry (or "ours" during a merge), else HEAD's. */
-  private async previousVersion(path: string): Promise<string | undefined> {
+  private async previousVersion(path: string): Promise<CatFileObject | undefined> {
     this.objects ??= new CatFileBatch({ cwd: this.root });
     for (const spec of [`:0:${path}`, `:2:${path}`, `HEAD:${path}`]) {
-      const blob = await this.objects.read(spec);
-      if (blob) return blob.toString('utf8');
+      const obj = await this.objects.readObject(spec);
+      if (obj) return obj;
     }
     return undefined;
   }
 
+  private settings(path: string, previous: SealedFile | null): PathSettings {
+    const config = this.config();
+    const profile = config ? profileFor(config, path) : null;
+    const recipients = profile?.recipients ?? previous?.meta.recipients ?? [];
+    if (recipients.length === 0) {
+      throw new GitSealError(
+        config ? `no profile in .gitseal.toml covers ${path}` : `no .gitseal.toml and no earlier sealed version to take recipients from`,
+        config ? "add its path to a profile's files in .gitseal.toml" : 'run git-seal init',
+      );
+    }
+    const plaintextKeys = profile?.plaintextKeys ?? [];
+    return { recipients, plaintextKeys, key: JSON.stringify([[...recipients].sort(), plaintextKeys]) };
+  }
+
   /** Working tree to repository: seal plaintext; already sealed input passes through unchanged. */
   async clean(path: string, content: Buffer): Promise<Buffer> {
+    const previous = await this.previousVersion(path);
+    const cache = this.cache();
+    const config = this.config();
+    // Fast path: this exact plaintext is known to clean to the staged blob (see CleanCache).
+    if (previous && cache && config && profileFor(config, path) && cache.has(path, previous.oid, content, this.settings(path, null).key)) {
+      return previous.content;
+    }
     const text = decodeText(content, path);
     // Pass through only what really is a sealed file: a [gitseal] line inside a string is plaintext.
     if (looksSealed(text) && parseSealed(text, path)) return content;
-    const previous = await this.previousVersion(path);
-    const config = this.config();
-    const profile = config ? profileFor(config, path) : null;
-    let recipients = profile?.recipients;
-    if (!recipients) {
-      const prevSealed = previous !== undefined && looksSealed(previous) ? parseSealed(previous, path) : null;
-      recipients = prevSealed?.meta.recipients;
-    }
-    if (!recipients || recipients.length === 0) {
-      throw new GitSealError(
-        config ? `no profile in .gitseal.toml covers ${path}` : `no .gitseal.toml and no earlier sealed version to take recipients from`,
-        config ? 'add its path to a profile\'s files in .gitseal.toml' : 'run git-seal init',
-      );
-    }
+    const previousText = previous?.content.toString('utf8');
+    const prevSealed = previousText !== undefined && looksSealed(previousText) ? tryParse(previousText, path) : null;
+    const settings = this.settings(path, prevSealed);
     const result = await seal(text, {
-      recipients,
+      recipients: settings.recipients,
       identities: await this.identities(),
-      previous,
-      plaintextKeys: plaintextKeyFilter(profile?.plaintextKeys ?? []),
+      previous: prevSealed ?? undefined,
+      plaintextKeys: plaintextKeyFilter(settings.plaintextKeys),
       file: path,
     });
-    return Buffer.from(result.text, 'utf8');
+    const out = Buffer.from(result.text, 'utf8');
+    if (previous) cache?.add(path, blobOid(out, previous.oid.length === 64 ? 'sha256' : 'sha1'), content, settings.key);
+    return out;
   }
 
   /** Repository to working tree: open when an identity can, else leave sealed (and say so once). */
-  async smudge(path: string, content: Buffer): Promise<Buffer> {
+  async smudge(path: string, content: Buffer, blob?: string): Promise<Buffer> {
     let text: string;
     try {
       text = decodeText(content, path);
@@ -89,11 +123,36 @@ export class SealFilter {
         this.noteUnopened(path);
         return content;
       }
-      return Buffer.from(openWithKey(sealed, dataKey, path), 'utf8');
+      const plaintext = Buffer.from(openWithKey(sealed, dataKey, path), 'utf8');
+      this.rememberCheckout(path, sealed, plaintext, blob);
+      return plaintext;
     } catch (err) {
       // A damaged file stays sealed in the working tree; `git-seal decrypt` explains what is wrong.
       this.warn(`git-seal: ${path}: left sealed: ${err instanceof GitSealError ? err.message : (err as Error).message}`);
       return content;
+    }
+  }
+
+  /**
+   * After a checkout, cleaning the plaintext reproduces the blob exactly when the blob is canonical
+   * (what git-seal itself writes) for the path's current settings; then remember it, so the first
+   * `git status` after the checkout does not re-seal every file.
+   */
+  private rememberCheckout(path: string, sealed: SealedFile, plaintext: Buffer, blob: string | undefined): void {
+    try {
+      const { meta, doc, text, bodyEnd } = sealed;
+      if (meta.conflict !== undefined) return;
+      const settings = this.settings(path, sealed);
+      const want = [...settings.recipients].sort();
+      if (want.length !== meta.recipients.length || want.some((r, i) => r !== meta.recipients[i])) return;
+      if (stanzaCount(meta.dataKey) !== meta.recipients.length) return;
+      const keep = plaintextKeyFilter(settings.plaintextKeys);
+      for (const s of doc.scalars) if (s.start < bodyEnd && isSealedScalar(text, s) === Boolean(keep?.(s.path))) return;
+      if (assembleSealed(sealedBody(text, bodyEnd), meta, doc.eol) !== text) return;
+      const oid = blob ?? blobOid(Buffer.from(text, 'utf8'), 'sha1');
+      this.cache()?.add(path, oid, plaintext, settings.key);
+    } catch {
+      /* not cacheable; clean will do the full work */
     }
   }
 
@@ -110,6 +169,15 @@ export class SealFilter {
   }
 
   close(): void {
+    this.cacheStore?.save();
     this.objects?.close();
+  }
+}
+
+function tryParse(text: string, path: string): SealedFile | null {
+  try {
+    return parseSealed(text, path);
+  } catch {
+    return null; // an unreadable earlier version only means no key reuse
   }
 }

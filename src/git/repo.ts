@@ -1,4 +1,4 @@
-import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { statSync } from 'node:fs';
 import { GitSealError } from '../errors.js';
 import { git, gitMaybe } from './run.js';
@@ -17,6 +17,14 @@ export function findRepo(path = process.cwd()): Repo {
     if (!statSync(dir).isDirectory()) dir = dirname(dir);
   } catch {
     dir = dirname(dir);
+  }
+  // Fast path (the filter runs at the top of the work tree, for every git command): a .git directory.
+  if (!process.env.GIT_DIR && !process.env.GIT_WORK_TREE) {
+    try {
+      if (statSync(join(dir, '.git')).isDirectory() && statSync(join(dir, '.git', 'HEAD')).isFile()) return { root: dir, gitDir: join(dir, '.git') };
+    } catch {
+      /* not the top of a work tree: ask git */
+    }
   }
   const out = gitMaybe(['rev-parse', '--show-toplevel', '--absolute-git-dir'], { cwd: dir });
   if (out === null) {

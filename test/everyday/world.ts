@@ -1,35 +1,12 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { git, gitSeal, isolatedEnv, tempDir, type RunOptions } from '../helpers.js';
+import { tempDir } from '../helpers.js';
+import { person, type Person } from '../e2e/team.js';
 
-/** Someone with their own HOME: their default identity file and git config live there. */
-export interface User {
-  home: string;
-  env: NodeJS.ProcessEnv;
-  recipient: string;
-  seal(args: string[], opts?: RunOptions): ReturnType<typeof gitSeal>;
-  git(args: string[], cwd: string): string;
-}
-
-export function user(name: string, opts: { withKey?: boolean } = {}): User {
-  const home = tempDir(`gitseal-${name}-`);
-  const env = isolatedEnv(home);
-  writeFileSync(join(home, '.gitconfig'), `[user]\n\tname = ${name}\n\temail = ${name}@example.com\n[init]\n\tdefaultBranch = main\n`);
-  let recipient = '';
-  if (opts.withKey !== false) {
-    const r = gitSeal(['keygen'], { env });
-    expect(r.status, r.stderr).toBe(0);
-    recipient = r.stdout.trim();
-  }
-  return {
-    home,
-    env,
-    recipient,
-    seal: (args, o = {}) => gitSeal(args, { env, ...o }),
-    git: (args, cwd) => git(args, { cwd, env }),
-  };
-}
+/** Someone with their own HOME (default identity and git config): the shared test person. */
+export type User = Person;
+export const user = person;
 
 export const SECRETS = `# dlt secrets
 [sources.stripe]
