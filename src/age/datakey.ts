@@ -32,6 +32,18 @@ function label(source: string | undefined): string {
   return source ? `${source}: data key` : 'data key';
 }
 
+// Parsed recipients are reused across files (rekeying 1,000 files re-parses the same 20 keys otherwise).
+const recipientCache = new Map<string, Recipient>();
+function cachedRecipient(s: string): Recipient {
+  let r = recipientCache.get(s);
+  if (!r) {
+    r = parseRecipient(s);
+    if (recipientCache.size > 1000) recipientCache.clear();
+    recipientCache.set(s, r);
+  }
+  return r;
+}
+
 /**
  * Encrypt `dataKey` (32 bytes) to every recipient and return the armored age
  * file. Identical recipient strings are wrapped once, so the header holds one
@@ -53,7 +65,7 @@ export async function wrapDataKey(dataKey: Uint8Array, recipients: readonly (str
       if (seen.has(t)) continue;
       seen.add(t);
       if (t.startsWith('age1pq1')) pq++;
-      parsed.push(parseRecipient(t));
+      parsed.push(cachedRecipient(t));
     } else {
       parsed.push(r);
     }

@@ -4,8 +4,7 @@ import { constants } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Identity } from 'age-encryption';
 import { GitSealError } from '../errors.js';
-import { isValueToken } from '../crypto/value.js';
-import { looksSealed, openSealed, parseSealed, scanOrThrow } from '../format/seal.js';
+import { isSealedScalar, looksSealed, openSealed, parseSealed, scanOrThrow } from '../format/seal.js';
 import { findRepo, repoPath } from '../git/repo.js';
 import { gitBuffer } from '../git/run.js';
 import { listFiles } from '../git/tree.js';
@@ -109,10 +108,7 @@ async function secretsOf(src: Source, opts: CollectOptions, warnings: string[]):
     warnings.push(`${src.name}: the working copy differs from the sealed version in git; exec uses the sealed one (git add the file to use your edits)`);
   }
   const encrypted = new Set<string>();
-  for (const s of sealed.doc.scalars) {
-    const token = src.sealed.slice(s.start, s.end);
-    if (s.start < sealed.bodyEnd && s.kind === 'string' && token.startsWith('"') && isValueToken(token.slice(1))) encrypted.add(JSON.stringify(s.path));
-  }
+  for (const s of sealed.doc.scalars) if (s.start < sealed.bodyEnd && isSealedScalar(src.sealed, s)) encrypted.add(JSON.stringify(s.path));
   const env = envFromToml(plaintext, scanOrThrow(plaintext, src.name), { naming: opts.naming, file: src.name, sealedKeys: (p) => encrypted.has(JSON.stringify(p)) });
   return env.map((e) => ({ ...e, file: src.name }));
 }
