@@ -85,14 +85,16 @@ async function modifiedFiles(repo: Repo, files: readonly string[], identityFiles
   const filter = new SealFilter(repo.root, identityFiles, () => {});
   const dirty = new Set<string>(files);
   try {
-    for (const e of index) {
+    // Ask for every blob at once: the reader pipelines the requests to one git cat-file.
+    const blobs = await Promise.all(index.map((e) => objects.read(e.oid)));
+    for (const [i, e] of index.entries()) {
       let work: Buffer;
       try {
         work = readFileSync(join(repo.root, e.path));
       } catch {
         continue; // missing: checking it out again is what the user wants
       }
-      const blob = await objects.read(e.oid);
+      const blob = blobs[i];
       if (!blob) continue;
       if (work.equals(blob)) {
         dirty.delete(e.path);
