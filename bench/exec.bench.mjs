@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, median, ROOT, table, tempDir, timed } from './lib.mjs';
+import { BIN, isolatedEnv, median, ROOT, table, tempDir, timed } from './lib.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 21);
 const DOTENVX = join(ROOT, 'node_modules', '@dotenvx', 'dotenvx', 'src', 'cli', 'dotenvx.js');
@@ -12,15 +12,7 @@ const DOTENVX = join(ROOT, 'node_modules', '@dotenvx', 'dotenvx', 'src', 'cli', 
 const home = tempDir('gitseal-bench-exec-');
 const repo = join(home, 'repo');
 mkdirSync(join(repo, '.dlt'), { recursive: true });
-const env = {
-  ...process.env,
-  HOME: home,
-  XDG_CONFIG_HOME: join(home, '.config'),
-  GIT_CONFIG_GLOBAL: join(home, '.gitconfig'),
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'b@x', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'b@x',
-};
-delete env.GITHUB_ACTIONS;
+const env = isolatedEnv(home);
 const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'], ...opts }).toString();
 const seal = (args, opts) => run(process.execPath, [BIN, ...args], opts);
 

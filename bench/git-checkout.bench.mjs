@@ -3,22 +3,12 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, has, median, table, tempDir, timed } from './lib.mjs';
+import { BIN, has, isolatedEnv, median, table, tempDir, timed } from './lib.mjs';
 
 const FILES = Number(process.env.BENCH_FILES ?? 500);
 const VALUES = 20;
 const ROUNDS = 3;
 
-function envFor(home) {
-  return {
-    ...process.env,
-    HOME: home,
-    XDG_CONFIG_HOME: join(home, '.config'),
-    GIT_CONFIG_GLOBAL: join(home, '.gitconfig'),
-    GIT_CONFIG_NOSYSTEM: '1',
-    GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'b@x', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'b@x',
-  };
-}
 const run = (cmd, args, cwd, env) => execFileSync(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 const seal = (args, cwd, env) => run(process.execPath, [BIN, ...args], cwd, env);
 
@@ -44,7 +34,7 @@ function touchAll(dir) {
 }
 
 const home = tempDir();
-const env = envFor(home);
+const env = isolatedEnv(home);
 const work = tempDir();
 
 // git-seal origin: three recipients, 500 files.

@@ -18,6 +18,21 @@ process.on('exit', () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
+/** An environment with its own HOME (no identities, no git config but git's identity). */
+export function isolatedEnv(home, extra = {}) {
+  const env = {
+    ...process.env,
+    HOME: home,
+    XDG_CONFIG_HOME: join(home, '.config'),
+    GIT_CONFIG_GLOBAL: join(home, '.gitconfig'),
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'b@x', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'b@x',
+    ...extra,
+  };
+  for (const k of ['GITSEAL_AGE_KEY', 'GITSEAL_AGE_KEY_FILE', 'SOPS_AGE_KEY', 'SOPS_AGE_KEY_FILE', 'GITHUB_ACTIONS']) if (!(k in extra)) delete env[k];
+  return env;
+}
+
 export function has(cmd) {
   return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { armor, Encrypter } from 'age-encryption';
 import { generateX25519Identity, parseIdentity, unwrapDataKey, wrapDataKey } from '../dist/age/index.js';
 import { parseSealed, seal } from '../dist/format/seal.js';
-import { BIN, median, table, tempDir } from './lib.mjs';
+import { BIN, isolatedEnv, median, table, tempDir } from './lib.mjs';
 
 const FILES = Number(process.env.BENCH_FILES ?? 1000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -64,15 +64,7 @@ table(`${FILES} files, 20 -> 21 X25519 recipients, in process (median of ${ROUND
 // 2. The CLI end to end: edit .gitseal.toml, re-key every file, stage the new blobs.
 const home = tempDir('gitseal-bench-rekey-');
 const repo = join(home, 'repo');
-const env = {
-  ...process.env,
-  HOME: home,
-  XDG_CONFIG_HOME: join(home, '.config'),
-  GIT_CONFIG_GLOBAL: join(home, '.gitconfig'),
-  GIT_CONFIG_NOSYSTEM: '1',
-  GITSEAL_AGE_KEY: keys[0].identity,
-  GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'b@x', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'b@x',
-};
+const env = isolatedEnv(home, { GITSEAL_AGE_KEY: keys[0].identity });
 const run = (cmd, args) => execFileSync(cmd, args, { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 28 }).toString();
 mkdirSync(repo);
 run('git', ['init', '-q']);

@@ -71,3 +71,24 @@ export function git(args: string[], opts: RunOptions & { allowFail?: boolean } =
 export function hasBinary(name: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
 }
+
+/**
+ * Compile one module of src/ (and what it imports) into `outDir` with tsc, for tests that run it in a
+ * child process: independent of dist/ and of unrelated work in src/. Returns the file URL of the module.
+ */
+export function compileModule(srcRelative: string, outDir: string): string {
+  const tsc = spawnSync(
+    process.execPath,
+    [
+      join(ROOT, 'node_modules/typescript/bin/tsc'),
+      '--target', 'ES2022', '--module', 'NodeNext', '--moduleResolution', 'NodeNext',
+      '--strict', '--skipLibCheck', '--types', 'node',
+      '--rootDir', join(ROOT, 'src'), '--outDir', outDir,
+      join(ROOT, 'src', srcRelative),
+    ],
+    { cwd: ROOT, encoding: 'utf8' },
+  );
+  if (tsc.status !== 0) throw new Error(`tsc failed:\n${tsc.stdout}${tsc.stderr}`);
+  writeFileSync(join(outDir, 'package.json'), '{"type":"module"}\n');
+  return new URL(`file://${join(outDir, srcRelative.replace(/\.ts$/, '.js'))}`).href;
+}

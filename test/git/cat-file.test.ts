@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GitSealError } from '../../src/errors.js';
 import { CatFileBatch } from '../../src/git/cat-file.js';
+import { compileModule } from '../helpers.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -173,22 +174,9 @@ describe('CatFileBatch', () => {
   });
 
   it('does not keep the Node process alive when idle and never closed', () => {
-    const dist = join(work, 'dist');
-    const tsc = spawnSync(
-      process.execPath,
-      [
-        join(ROOT, 'node_modules/typescript/bin/tsc'),
-        '--target', 'ES2022', '--module', 'NodeNext', '--moduleResolution', 'NodeNext',
-        '--strict', '--skipLibCheck', '--types', 'node',
-        '--rootDir', join(ROOT, 'src'), '--outDir', dist,
-        join(ROOT, 'src/git/cat-file.ts'),
-      ],
-      { cwd: ROOT, encoding: 'utf8' },
-    );
-    if (tsc.status !== 0) throw new Error(`tsc failed:\n${tsc.stdout}${tsc.stderr}`);
-    writeFileSync(join(dist, 'package.json'), '{"type":"module"}\n');
+    const moduleUrl = compileModule('git/cat-file.ts', join(work, 'dist'));
     const script = `
-      const { CatFileBatch } = await import(${JSON.stringify(new URL(`file://${join(dist, 'git/cat-file.js')}`).href)});
+      const { CatFileBatch } = await import(${JSON.stringify(moduleUrl)});
       const cat = new CatFileBatch();
       const b = await cat.read('HEAD:a.txt');
       process.stdout.write(String(b));

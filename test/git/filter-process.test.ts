@@ -7,6 +7,7 @@ import { PassThrough, Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GitSealError } from '../../src/errors.js';
+import { compileModule } from '../helpers.js';
 import {
   errorLine,
   parseKeyValue,
@@ -340,19 +341,7 @@ describe('runFilterProcess with real git', () => {
     dist = join(work, 'dist');
     // Compile just this module's import closure into a private directory: quick, independent of
     // unrelated work-in-progress in src/, and no race with other test files writing dist/.
-    const tsc = spawnSync(
-      process.execPath,
-      [
-        join(ROOT, 'node_modules/typescript/bin/tsc'),
-        '--target', 'ES2022', '--module', 'NodeNext', '--moduleResolution', 'NodeNext',
-        '--strict', '--skipLibCheck', '--types', 'node',
-        '--rootDir', join(ROOT, 'src'), '--outDir', dist,
-        join(ROOT, 'src/git/filter-process.ts'),
-      ],
-      { cwd: ROOT, encoding: 'utf8' },
-    );
-    if (tsc.status !== 0) throw new Error(`tsc failed:\n${tsc.stdout}${tsc.stderr}`);
-    writeFileSync(join(dist, 'package.json'), '{"type":"module"}\n');
+    compileModule('git/filter-process.ts', dist);
     mkdirSync(join(work, 'home'));
     writeFileSync(join(work, 'home/gitconfig'), '');
     env = cleanEnv(join(work, 'home'));
