@@ -18,14 +18,8 @@ export function findRepo(path = process.cwd()): Repo {
   } catch {
     dir = dirname(dir);
   }
-  // Fast path (the filter runs at the top of the work tree, for every git command): a .git directory.
-  if (!process.env.GIT_DIR && !process.env.GIT_WORK_TREE) {
-    try {
-      if (statSync(join(dir, '.git')).isDirectory() && statSync(join(dir, '.git', 'HEAD')).isFile()) return { root: dir, gitDir: join(dir, '.git') };
-    } catch {
-      /* not the top of a work tree: ask git */
-    }
-  }
+  const found = findRepoFast(dir);
+  if (found) return found;
   const out = gitMaybe(['rev-parse', '--show-toplevel', '--absolute-git-dir'], { cwd: dir });
   if (out === null) {
     throw new GitSealError(`${path}: not inside a git repository`, 'run git init (or cd into your repository) first');
@@ -33,6 +27,25 @@ export function findRepo(path = process.cwd()): Repo {
   const [root, gitDir] = out.split('\n');
   if (!root) throw new GitSealError(`${path}: inside a bare repository or .git directory`, 'run git-seal from a work tree');
   return { root, gitDir };
+}
+
+/**
+ * Find the work tree without spawning git (the filter and exec start often): the nearest parent with a
+ * `.git` directory that we own. Anything unusual (GIT_DIR, a `.git` file of a worktree or submodule,
+ * another owner, ceiling directories) is left to `git rev-parse`.
+ */
+function findRepoFast(dir: string): Repo | null {
+  if (process.env.GIT_DIR || process.env.GIT_WORK_TREE || process.env.GIT_CEILING_DIRECTORIES) return null;
+  for (let d = dir; ; d = dirname(d)) {
+    try {
+      const st = statSync(join(d, '.git'));
+      if (!st.isDirectory() || st.uid !== process.getuid?.() || !statSync(join(d, '.git', 'HEAD')).isFile()) return null;
+      return { root: d, gitDir: join(d, '.git') };
+    } catch {
+      /* no .git here: look further up */
+    }
+    if (dirname(d) === d) return null;
+  }
 }
 
 /** Path of `file` relative to the repository root, with forward slashes (as git and .gitattributes use). */
