@@ -119,6 +119,13 @@ function filterCheck(repo: Repo): DoctorCheck {
   if (!filterInstalled(repo)) {
     return problem('filter', 'the git-seal filter is not installed in this clone: files stay sealed on checkout and git add would commit plaintext as it is', 'git-seal install');
   }
+  if (cfg.get('diff.git-seal.cachetextconv') === 'true') {
+    return problem(
+      'filter',
+      'diff.git-seal.cachetextconv is on: git stores the decrypted diff text in refs/notes/textconv/git-seal, plaintext in the object store',
+      'git config --unset diff.git-seal.cachetextconv && git update-ref -d refs/notes/textconv/git-seal',
+    );
+  }
   const missing = filterConfig('x').map(([k]) => k).filter((k) => !cfg.has(k));
   if (missing.length) return problem('filter', `the filter config is incomplete (missing ${missing.join(', ')})`, 'git-seal install');
   const cmd = (cfg.get('filter.git-seal.process') ?? cfg.get('filter.git-seal.clean')!).replace(/ (filter-process|clean %f)$/, '');

@@ -80,6 +80,14 @@ describe('git-seal doctor', () => {
     expect(byCheck('hook')[0].status).toBe('ok');
     expect(byCheck('worktree')[0].message).toBe('working tree: 1 secrets file(s) decrypted, 0 sealed, as expected');
     expect(text).not.toMatch(/PROBLEM/);
+    // Caching textconv output would put plaintext in the object store.
+    alice.git(['config', 'diff.git-seal.cachetextconv', 'true'], dir);
+    const cached = doctor(alice, dir);
+    expect(cached.status).toBe(1);
+    const fix = problems(cached.checks).find((c) => c.check === 'filter')?.fix;
+    expect(fix).toMatch(/--unset diff\.git-seal\.cachetextconv/);
+    expect(run('sh', ['-c', fix!], { cwd: dir, env: alice.env }).status).toBe(0);
+    expect(doctor(alice, dir).status).toBe(0);
   });
 
   it('finds a sealed working copy it could open, and plaintext without the filter', () => {
