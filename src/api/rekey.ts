@@ -3,9 +3,8 @@ import { join } from 'node:path';
 import type { Identity } from 'age-encryption';
 import { GitSealError } from '../errors.js';
 import { stanzaCount } from '../age/index.js';
-import { isValueToken } from '../crypto/value.js';
 import { formatKeyPath } from '../format/keypath.js';
-import { looksSealed, openSealed, parseSealed, seal, type SealedFile } from '../format/seal.js';
+import { isSealedScalar, looksSealed, openSealed, parseSealed, seal, type SealedFile } from '../format/seal.js';
 import { CatFileBatch } from '../git/cat-file.js';
 import type { Repo } from '../git/repo.js';
 import { repoPath } from '../git/repo.js';
@@ -70,11 +69,7 @@ function secretName(path: readonly PathSegment[]): string {
 }
 
 function encryptedKeys(sealed: SealedFile): string[] {
-  const keys = sealed.doc.scalars.filter((s) => {
-    if (s.start >= sealed.bodyEnd || s.kind !== 'string') return false;
-    const token = sealed.text.slice(s.start, s.end);
-    return token.startsWith('"') && isValueToken(token.slice(1));
-  });
+  const keys = sealed.doc.scalars.filter((s) => s.start < sealed.bodyEnd && isSealedScalar(sealed.text, s));
   return [...new Set(keys.map((s) => secretName(s.path)))];
 }
 

@@ -110,10 +110,6 @@ export function encryptValue(keys: ValueKeys, path: readonly PathSegment[], plai
   return TOKEN_V1 + Buffer.concat([nonce, ct]).toString('base64') + ']';
 }
 
-export function isValueToken(s: string): boolean {
-  return s.startsWith(TOKEN_PREFIX);
-}
-
 /** Decrypt a token made by encryptValue for the same path; throws ValueAuthError on any mismatch. */
 export function decryptValue(keys: ValueKeys, path: readonly PathSegment[], token: string): string {
   const m = TOKEN_RE.exec(token);
