@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, unlinkSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, unlinkSync } from 'node:fs';
 import { delimiter, dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GitSealError } from '../errors.js';
@@ -153,7 +153,9 @@ export async function lock(repo: Repo, opts: { force?: boolean; identityFiles?: 
   for (const section of ['filter', 'diff', 'merge']) {
     gitMaybe(['config', '--local', '--remove-section', `${section}.${DRIVER}`], { cwd: repo.root });
   }
-  return { relocked: await recheckout(repo, files, opts.identityFiles ?? []) };
+  const relocked = await recheckout(repo, files, opts.identityFiles ?? []);
+  rmSync(join(repo.gitDir, 'git-seal'), { recursive: true, force: true }); // the clean cache: tags of plaintexts
+  return { relocked };
 }
 
 /** Path of the pre-commit hook (honours core.hooksPath). */

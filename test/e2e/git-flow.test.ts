@@ -1,4 +1,4 @@
-import { readFileSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { scanToml } from '../../src/toml/index.js';
@@ -230,5 +230,31 @@ describe('the plaintext guard', () => {
     const commit = alice.git(['commit', '-q', '-m', 'oops'], dir, { allowFail: true });
     expect(commit).toBe('');
     expect(alice.git(['rev-list', '--count', 'HEAD'], dir).trim()).toBe('1');
+  });
+});
+
+describe('lock and unlock', () => {
+  const alice = person('alice');
+
+  it('lock seals the working tree and removes the filter config and clean cache; unlock reverses it', () => {
+    const dir = repoWith(alice, { [FILE]: SECRETS });
+    expect(existsSync(join(dir, '.git', 'git-seal', 'clean-cache'))).toBe(true);
+    writeFileSync(join(dir, FILE), SECRETS.replace('retries = 3', 'retries = 9'));
+    const refused = alice.seal(['lock'], { cwd: dir });
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain(`uncommitted changes in ${FILE}`);
+    expect(readFileSync(join(dir, FILE), 'utf8')).toContain('retries = 9');
+    alice.git(['checkout', '--', FILE], dir);
+
+    const r = alice.seal(['lock'], { cwd: dir });
+    expect(r.status, r.stderr).toBe(0);
+    expect(readFileSync(join(dir, FILE), 'utf8')).toBe(alice.git(['show', `HEAD:${FILE}`], dir));
+    expect(alice.git(['config', '--local', '--get-regexp', 'git-seal'], dir, { allowFail: true })).toBe('');
+    expect(existsSync(join(dir, '.git', 'git-seal'))).toBe(false);
+    expect(alice.git(['status', '--porcelain'], dir)).toBe('');
+
+    expect(alice.seal(['unlock'], { cwd: dir }).status).toBe(0);
+    expect(readFileSync(join(dir, FILE), 'utf8')).toBe(SECRETS);
+    expect(alice.git(['status', '--porcelain'], dir)).toBe('');
   });
 });
