@@ -19,6 +19,26 @@ function expectOneLineError(r: ReturnType<typeof gitSeal>, pattern: RegExp): voi
   expect(r.stderr).not.toMatch(/\n\s+at /);
 }
 
+describe('encrypt and decrypt', () => {
+  it('stdin to stdout, --in-place, and re-sealing a sealed file reproduces it', async () => {
+    const dir = tempDir();
+    const env = isolatedEnv(dir);
+    const key = await makeKey(dir);
+    const plain = `# comment\n[db]\npassword = "${SECRET}"\r\nport = 5432`;
+    const sealed = gitSeal(['encrypt', '-r', key.recipient], { env, input: plain });
+    expect(sealed.status, sealed.stderr).toBe(0);
+    expect(sealed.stdout).not.toContain(SECRET);
+    const opened = gitSeal(['decrypt', '-i', key.file], { env, input: sealed.stdout });
+    expect(opened.stdout).toBe(plain);
+    const file = join(dir, 'secrets.toml');
+    writeFileSync(file, sealed.stdout);
+    expect(gitSeal(['encrypt', '-i', key.file, '--in-place', file], { env }).status).toBe(0);
+    expect(readFileSync(file, 'utf8')).toBe(sealed.stdout);
+    expect(gitSeal(['decrypt', '-i', key.file, '--in-place', file], { env }).status).toBe(0);
+    expect(readFileSync(file, 'utf8')).toBe(plain);
+  });
+});
+
 describe('CLI errors', () => {
   let dir: string;
   let env: NodeJS.ProcessEnv;
