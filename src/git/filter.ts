@@ -4,7 +4,7 @@ import { loadIdentities } from '../age/index.js';
 import { stanzaCount } from '../age/index.js';
 import { assembleSealed, sealedBody } from '../format/meta.js';
 import { isSealedScalar, looksSealed, openWithKey, parseSealed, seal, unwrapFileDataKey, type SealedFile } from '../format/seal.js';
-import { loadConfigIfPresent, plaintextKeyFilter, profileFor, type GitSealConfig } from '../profiles/config.js';
+import { loadConfigIfPresent, plaintextKeyFilter, profileFor, type GitSealConfig, type Profile } from '../profiles/config.js';
 import { decodeText } from '../util/io.js';
 import { CatFileBatch, type CatFileObject } from './cat-file.js';
 import { blobOid, CleanCache } from './clean-cache.js';
@@ -65,9 +65,9 @@ export class SealFilter {
     return undefined;
   }
 
-  private settings(path: string, previous: SealedFile | null): PathSettings {
+  /** The path's settings: its profile's, else (no profile covers it) the earlier sealed version's recipients. */
+  private settings(path: string, previous: SealedFile | null, profile = this.profileOf(path)): PathSettings {
     const config = this.config();
-    const profile = config ? profileFor(config, path) : null;
     const recipients = profile?.recipients ?? previous?.meta.recipients ?? [];
     if (recipients.length === 0) {
       throw new GitSealError(
@@ -79,13 +79,18 @@ export class SealFilter {
     return { recipients, plaintextKeys, key: JSON.stringify([[...recipients].sort(), plaintextKeys]) };
   }
 
+  private profileOf(path: string): Profile | null {
+    const config = this.config();
+    return config ? profileFor(config, path) : null;
+  }
+
   /** Working tree to repository: seal plaintext; already sealed input passes through unchanged. */
   async clean(path: string, content: Buffer): Promise<Buffer> {
     const previous = await this.previousVersion(path);
     const cache = this.cache();
-    const config = this.config();
+    const profile = this.profileOf(path);
     // Fast path: this exact plaintext is known to clean to the staged blob (see CleanCache).
-    if (previous && cache && config && profileFor(config, path) && cache.has(path, previous.oid, content, this.settings(path, null).key)) {
+    if (previous && cache && profile && cache.has(path, previous.oid, content, this.settings(path, null, profile).key)) {
       return previous.content;
     }
     const text = decodeText(content, path);
@@ -93,7 +98,7 @@ export class SealFilter {
     if (looksSealed(text) && parseSealed(text, path)) return content;
     const previousText = previous?.content.toString('utf8');
     const prevSealed = previousText !== undefined && looksSealed(previousText) ? tryParse(previousText, path) : null;
-    const settings = this.settings(path, prevSealed);
+    const settings = this.settings(path, prevSealed, profile);
     const result = await seal(text, {
       recipients: settings.recipients,
       identities: await this.identities(),
