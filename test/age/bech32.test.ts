@@ -62,3 +62,20 @@ describe('bech32', () => {
     expect(bech32.decode(s).hrp).toBe('AGE-SECRET-KEY-');
   });
 });
+
+describe('bech32 errors', () => {
+  it('never quote the input, which may be a secret key', () => {
+    const secret = bech32.encode('AGE-SECRET-KEY-', randomBytes(32)).toUpperCase();
+    const broken = secret.slice(0, 30) + (secret[30] === 'Q' ? 'P' : 'Q') + secret.slice(31);
+    for (const bad of [broken, secret.slice(0, 20) + secret.slice(20).toLowerCase(), secret.replace('1', '')]) {
+      let message = '';
+      try {
+        bech32.decode(bad);
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message).toMatch(/^bech32: /);
+      expect(message.toUpperCase()).not.toContain(secret.slice(15, 40));
+    }
+  });
+});
