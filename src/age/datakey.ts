@@ -9,6 +9,9 @@ import { GitSealError } from '../errors.js';
 import { AgeFormatError, armorDecode, armorEncode, decryptAgeFile, encryptAgeFile } from './age-file.js';
 import { decodeBase64NoPad } from './base64.js';
 import { parseRecipient } from './keys.js';
+import { HybridRecipient } from './hybrid.js';
+import { PluginRecipient } from './plugin-recipient.js';
+import { TagRecipient } from './tag.js';
 
 export const DATA_KEY_BYTES = 32;
 
@@ -58,25 +61,55 @@ export async function wrapDataKey(dataKey: Uint8Array, recipients: readonly (str
   }
   const parsed: Recipient[] = [];
   const seen = new Set<string>();
-  let pq = 0;
+  const labelled: { recipient: Recipient; labels: string[] | null }[] = [];
   for (const r of recipients) {
     if (typeof r === 'string') {
       const t = r.trim();
       if (seen.has(t)) continue;
       seen.add(t);
-      if (t.startsWith('age1pq1')) pq++;
-      parsed.push(cachedRecipient(t));
+      const recipient = cachedRecipient(t);
+      parsed.push(recipient);
+      labelled.push({ recipient, labels: staticLabels(recipient) });
     } else {
       parsed.push(r);
     }
   }
-  if (pq > 0 && pq < seen.size) {
+  checkLabels(labelled);
+  const file = await encryptAgeFile(dataKey, parsed);
+  // A plugin declares its labels only when it wraps.
+  checkLabels(labelled.map(({ recipient, labels }) => ({ recipient, labels: labels ?? (recipient as PluginRecipient).labels })));
+  return armorEncode(file);
+}
+
+/**
+ * age's label rule: every stanza of one file carries the same label set, so a file is never weaker than
+ * its strongest recipient promises. `postquantum` marks the post-quantum types; a plugin declares its
+ * own (null here: known only after wrapping).
+ */
+function staticLabels(r: Recipient): string[] | null {
+  if (r instanceof PluginRecipient) return null;
+  if (r instanceof HybridRecipient || (r instanceof TagRecipient && r.postQuantum)) return ['postquantum'];
+  return [];
+}
+
+function checkLabels(list: readonly { recipient: Recipient; labels: string[] | null }[]): void {
+  const known = list.filter((x): x is { recipient: Recipient; labels: string[] } => x.labels !== null);
+  if (known.length === 0) return;
+  const first = known[0].labels.join(' ');
+  const odd = known.find((x) => x.labels.join(' ') !== first);
+  if (!odd) return;
+  const pq = (labels: string[]) => labels.includes('postquantum');
+  if (known.some((x) => pq(x.labels)) && known.some((x) => !pq(x.labels))) {
     throw new GitSealError(
       'post-quantum (age1pq1…) and classic (age1…) recipients cannot be mixed: the file would only be as strong as the classic keys',
       'give every recipient of the profile a post-quantum key (git-seal keygen --pq), or none',
     );
   }
-  return armorEncode(await encryptAgeFile(dataKey, parsed));
+  const who = odd.recipient instanceof PluginRecipient ? `age-plugin-${odd.recipient.name}` : 'one recipient';
+  throw new GitSealError(
+    `recipients with different age labels cannot share a file (${who} declares [${odd.labels.join(', ')}], another [${known[0].labels.join(', ')}])`,
+    'put recipients of different kinds in different profiles',
+  );
 }
 
 function decodeArmor(armored: string, source: string | undefined): Uint8Array {

@@ -14,6 +14,7 @@ import { GitSealError } from '../errors.js';
 import { isHybridIdentityString } from './hybrid.js';
 import { parseIdentity, isRecipientString, type AgeIdentity } from './keys.js';
 import { decodeX25519Identity } from './x25519.js';
+import { pluginIdentityName } from './plugin-recipient.js';
 
 const HINT = 'each non-comment line must be an AGE-SECRET-KEY-1… or AGE-SECRET-KEY-PQ-1… key, as written by `git-seal keygen` or `age-keygen`; comments start with #';
 
@@ -26,7 +27,7 @@ function classifyBadToken(token: string, source: string, line: number): GitSealE
     return lineError(source, line, 'SSH keys are not supported as git-seal identities');
   }
   if (token.toUpperCase().startsWith('AGE-PLUGIN-')) {
-    return lineError(source, line, 'age plugin identities (AGE-PLUGIN-…) are not supported by git-seal');
+    return lineError(source, line, 'invalid age plugin identity (bad checksum, case or plugin name)');
   }
   if (isRecipientString(token) || token.startsWith('age1')) {
     return lineError(source, line, 'holds a public key (age1…), not a secret identity');
@@ -49,7 +50,7 @@ export function parseIdentityText(text: string, source: string): string[] {
     if (line === '' || line.startsWith('#')) continue;
     for (const token of line.split(/\s+/)) {
       if (token.startsWith('#')) break;
-      if (decodeX25519Identity(token) !== null || isHybridIdentityString(token)) out.push(token);
+      if (decodeX25519Identity(token) !== null || isHybridIdentityString(token) || pluginIdentityName(token) !== null) out.push(token);
       else throw classifyBadToken(token, source, i + 1);
     }
   }

@@ -1,7 +1,8 @@
 /**
  * Parsing and generating age key strings. One factory for every recipient
- * type git-seal supports: native X25519 (`age1…`) and post-quantum hybrid
- * (`age1pq1…`). Errors never contain secret key material.
+ * type git-seal supports: native X25519 (`age1…`), post-quantum hybrid
+ * (`age1pq1…`), tag recipients (`age1tag1…`, `age1tagpq1…`) and age plugins
+ * (`age1NAME1…`, `AGE-PLUGIN-NAME-1…`). Errors never contain secret key material.
  */
 import { GitSealError } from '../errors.js';
 import * as bech32 from './bech32.js';
@@ -21,9 +22,12 @@ import {
   X25519Identity,
   X25519Recipient,
 } from './x25519.js';
+import { PluginIdentity } from './plugin-identity.js';
+import { PluginRecipient, pluginIdentityName, pluginRecipientName } from './plugin-recipient.js';
+import { isTagRecipientString, TagRecipient } from './tag.js';
 
-export type AgeRecipient = X25519Recipient | HybridRecipient;
-export type AgeIdentity = X25519Identity | HybridIdentity;
+export type AgeRecipient = X25519Recipient | HybridRecipient | TagRecipient | PluginRecipient;
+export type AgeIdentity = X25519Identity | HybridIdentity | PluginIdentity;
 export interface GeneratedIdentity {
   /** `AGE-SECRET-KEY-1…` or `AGE-SECRET-KEY-PQ-1…` (secret). */
   identity: string;
@@ -43,14 +47,14 @@ function hrpOf(s: string): string | null {
   }
 }
 
-/** True if `s` is a well-formed recipient git-seal can encrypt to (`age1…` or `age1pq1…`). */
+/** True if `s` is a well-formed recipient git-seal can encrypt to (`age1…`, `age1pq1…`, `age1tag1…`, a plugin's `age1NAME1…`). */
 export function isRecipientString(s: string): boolean {
-  return decodeX25519Recipient(s) !== null || isHybridRecipientString(s);
+  return decodeX25519Recipient(s) !== null || isHybridRecipientString(s) || isTagRecipientString(s) || pluginRecipientName(s) !== null;
 }
 
-/** True if `s` is a well-formed identity git-seal can decrypt with (`AGE-SECRET-KEY-1…` or `AGE-SECRET-KEY-PQ-1…`). */
+/** True if `s` is a well-formed identity git-seal can decrypt with (`AGE-SECRET-KEY-1…`, `AGE-SECRET-KEY-PQ-1…`, `AGE-PLUGIN-NAME-1…`). */
 export function isIdentityString(s: string): boolean {
-  return decodeX25519Identity(s) !== null || isHybridIdentityString(s);
+  return decodeX25519Identity(s) !== null || isHybridIdentityString(s) || pluginIdentityName(s) !== null;
 }
 
 /**
@@ -61,6 +65,8 @@ export function parseRecipient(s: string, source?: string): AgeRecipient {
   const t = s.trim();
   if (decodeX25519Recipient(t) !== null) return new X25519Recipient(t);
   if (isHybridRecipientString(t)) return new HybridRecipient(t);
+  if (isTagRecipientString(t)) return new TagRecipient(t);
+  if (pluginRecipientName(t) !== null) return new PluginRecipient(t);
   throw unsupportedRecipient(t, source);
 }
 
@@ -81,17 +87,11 @@ function unsupportedRecipient(t: string, source: string | undefined): GitSealErr
   }
   if (t.startsWith('age1')) {
     const hrp = hrpOf(t);
-    if (hrp === 'age1tag' || hrp === 'age1tagpq') {
-      return new GitSealError(`${at}age tag recipients (hardware P-256 keys, ${hrp}1…) are not supported by git-seal`, hint);
-    }
-    if (hrp === HYBRID_RECIPIENT_HRP || hrp === 'age') {
+    if (hrp === HYBRID_RECIPIENT_HRP || hrp === 'age' || hrp === 'age1tag' || hrp === 'age1tagpq') {
       return new GitSealError(`${at}invalid age recipient "${abbreviate(t)}" (wrong length)`, hint);
     }
     if (hrp !== null && hrp.startsWith('age1')) {
-      return new GitSealError(
-        `${at}age plugin recipients (age-plugin-${hrp.slice(4)}) are not supported by git-seal`,
-        hint,
-      );
+      return new GitSealError(`${at}invalid age plugin recipient "${abbreviate(t)}" (the plugin name may use a-z, 0-9, '.', '_', '+', '-')`, hint);
     }
     return new GitSealError(`${at}invalid age recipient "${abbreviate(t)}" (bad checksum or characters)`, 'check that the whole key was copied; ' + hint);
   }
@@ -103,6 +103,7 @@ export function parseIdentity(s: string, source?: string): AgeIdentity {
   const t = s.trim();
   if (decodeX25519Identity(t) !== null) return new X25519Identity(t);
   if (isHybridIdentityString(t)) return new HybridIdentity(t);
+  if (pluginIdentityName(t) !== null) return new PluginIdentity(t);
   throw unsupportedIdentity(t, source);
 }
 
@@ -113,7 +114,7 @@ function unsupportedIdentity(t: string, source: string | undefined): GitSealErro
     return new GitSealError(`${at}SSH keys are not supported as git-seal identities`, hint);
   }
   if (t.toUpperCase().startsWith('AGE-PLUGIN-')) {
-    return new GitSealError(`${at}age plugin identities (AGE-PLUGIN-…) are not supported by git-seal`, hint);
+    return new GitSealError(`${at}invalid age plugin identity (bad checksum, case or plugin name)`, 'copy the whole AGE-PLUGIN-… line, as printed by the plugin');
   }
   if (t.startsWith('age1')) {
     return new GitSealError(`${at}this is a public key (age1…), not a secret identity`, hint);
@@ -157,6 +158,7 @@ export async function identityToRecipient(identity: string, source?: string): Pr
 
 /** The public recipient of a parsed identity. */
 export async function recipientOf(identity: AgeIdentity): Promise<string> {
+  if (identity instanceof PluginIdentity) return identity.label;
   return identity instanceof X25519Identity ? identity.recipient : identity.getRecipient();
 }
 

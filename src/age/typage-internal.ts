@@ -18,6 +18,9 @@ export interface TypageRecipientsModule {
   HybridIdentity: new (s: string) => { unwrapFileKey(stanzas: Stanza[]): Uint8Array | null };
   X25519Recipient: new (s: string) => { wrapFileKey(fileKey: Uint8Array): Promise<Stanza[]> };
   X25519Identity: new (s: string) => { unwrapFileKey(stanzas: Stanza[]): Promise<Uint8Array | null> };
+  /** Tag recipients (age1tag1…, age1tagpq1…): present in 0.3.x, checked where used. */
+  TagRecipient?: new (s: string) => { wrapFileKey(fileKey: Uint8Array): Stanza[] };
+  HybridTagRecipient?: new (s: string) => { wrapFileKey(fileKey: Uint8Array): Stanza[] };
 }
 
 let cached: Promise<TypageRecipientsModule> | undefined;
