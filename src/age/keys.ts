@@ -88,7 +88,7 @@ function unsupportedRecipient(t: string, source: string | undefined): GitSealErr
   if (t.startsWith('age1')) {
     const hrp = hrpOf(t);
     if (hrp === HYBRID_RECIPIENT_HRP || hrp === 'age' || hrp === 'age1tag' || hrp === 'age1tagpq') {
-      return new GitSealError(`${at}invalid age recipient "${abbreviate(t)}" (wrong length)`, hint);
+      return new GitSealError(`${at}invalid age recipient "${abbreviate(t)}" (wrong length, or not a key)`, hint);
     }
     if (hrp !== null && hrp.startsWith('age1')) {
       return new GitSealError(`${at}invalid age plugin recipient "${abbreviate(t)}" (the plugin name may use a-z, 0-9, '.', '_', '+', '-')`, hint);

@@ -14,18 +14,15 @@ import { tmpdir } from 'node:os';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { GitSealError } from '../errors.js';
 import { decodeBase64NoPad, encodeBase64NoPad } from './base64.js';
+import { terminalPluginUI, type PluginUI } from './plugin-ui.js';
+import { NoTerminalError } from './prompt.js';
+
+export type { PluginUI };
 
 export interface PluginStanza {
   type: string;
   args: string[];
   body: Uint8Array;
-}
-
-/** How a plugin talks to the user. Each method throws when it cannot ask; the plugin is then told `fail`. */
-export interface PluginUI {
-  message(plugin: string, text: string): Promise<void>;
-  confirm(plugin: string, text: string, yes: string, no: string | undefined): Promise<boolean>;
-  requestValue(plugin: string, text: string, secret: boolean): Promise<string>;
 }
 
 export interface PluginOptions {
@@ -85,12 +82,12 @@ export class PluginConnection {
   private exited: string | null = null;
   private stderrTail = '';
   private readonly timeoutMs: number;
-  readonly ui: PluginUI | undefined;
+  readonly ui: PluginUI;
 
   private constructor(readonly name: string, path: string, machine: string, opts: PluginOptions) {
     const env = opts.env ?? process.env;
     this.timeoutMs = opts.timeoutMs ?? defaultTimeout(env);
-    this.ui = opts.ui;
+    this.ui = opts.ui ?? terminalPluginUI;
     this.child = spawn(path, [`--age-plugin=${machine}`], { cwd: tmpdir(), env, stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stdout.setEncoding('latin1');
     this.child.stdout.on('data', (chunk: string) => {
@@ -203,7 +200,6 @@ export class PluginConnection {
     switch (s.type) {
       case 'msg':
         try {
-          if (!ui) throw new Error('no UI');
           await ui.message(this.name, text);
           this.send('ok');
         } catch {
@@ -215,12 +211,10 @@ export class PluginConnection {
         const [yes, no] = s.args.map((a) => decodeBase64NoPad(a));
         if (!yes || (s.args.length === 2 && !no)) this.fail('answered out of protocol (malformed confirm)');
         try {
-          if (!ui) throw new Error('no UI');
           const chose = await ui.confirm(this.name, text, Buffer.from(yes).toString('utf8'), no ? Buffer.from(no).toString('utf8') : undefined);
           this.send('ok', [chose ? 'yes' : 'no']);
-        } catch {
-          asked.push('a confirmation');
-          this.send('fail');
+        } catch (err) {
+          this.unanswered(err, 'a confirmation', asked);
         }
         return true;
       }
@@ -228,18 +222,26 @@ export class PluginConnection {
       case 'request-secret': {
         const secret = s.type === 'request-secret';
         try {
-          if (!ui) throw new Error('no UI');
           const value = await ui.requestValue(this.name, text, secret);
           this.send('ok', [], Buffer.from(value, 'utf8'));
-        } catch {
-          asked.push(secret ? 'a secret (PIN or passphrase)' : 'a value');
-          this.send('fail');
+        } catch (err) {
+          this.unanswered(err, secret ? 'a secret (PIN or passphrase)' : 'a value', asked);
         }
         return true;
       }
       default:
         return false;
     }
+  }
+
+  /** The user could not be asked (no terminal): tell the plugin `fail`. A cancelled prompt ends the exchange. */
+  private unanswered(err: unknown, what: string, asked: string[]): void {
+    if (err instanceof GitSealError && !(err instanceof NoTerminalError)) {
+      this.kill();
+      throw err;
+    }
+    asked.push(what);
+    this.send('fail');
   }
 
   kill(): void {

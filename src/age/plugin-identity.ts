@@ -80,8 +80,8 @@ export async function unwrapWithPlugin(
     throw err;
   }
   conn.close();
-  if (errors.length > 0 && keys.every((k) => k === null)) throw pluginError(name, errors[0], askedHint(name, asked));
   if (asked.length > 0 && keys.every((k) => k === null)) throw pluginError(name, `needed ${asked[0]}, but no terminal is available`, askedHint(name, asked));
+  if (errors.length > 0 && keys.every((k) => k === null)) throw pluginError(name, errors[0], askedHint(name, asked));
   return keys.map((k, i) => {
     if (badStanza.has(i)) {
       k?.fill(0);

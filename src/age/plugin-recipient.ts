@@ -87,8 +87,10 @@ export async function wrapWithPlugin(
     throw err;
   }
   conn.close();
+  if (asked.length > 0 && (errors.length > 0 || stanzas.some((s) => s.length === 0))) {
+    throw pluginError(name, `needed ${asked[0]}, but no terminal is available`, askedHint(name, asked));
+  }
   if (errors.length > 0) throw pluginError(name, `could not wrap the data key: ${errors[0]}`, askedHint(name, asked));
-  if (asked.length > 0 && stanzas.some((s) => s.length === 0)) throw pluginError(name, `needed ${asked[0]}, but no terminal is available`, askedHint(name, asked));
   for (const s of stanzas) {
     if (s.length === 0) throw pluginError(name, 'returned no stanza for a data key');
     if (s.length > targets.length) throw pluginError(name, 'returned more stanzas than recipients (out of protocol)');

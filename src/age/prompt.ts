@@ -61,7 +61,7 @@ function serialised<T>(fn: () => Promise<T>): Promise<T> {
   return next;
 }
 
-function readHidden(t: Terminal, prompt: string): Promise<string> {
+function readHidden(t: Terminal, prompt: string, echo = false): Promise<string> {
   return new Promise((resolve, reject) => {
     const input = new ReadStream(t.readFd);
     let typed = '';
@@ -103,9 +103,14 @@ function readHidden(t: Terminal, prompt: string): Promise<string> {
           reject(new GitSealError('passphrase entry cancelled', undefined, 130));
           return;
         }
-        if (ch === '\u007f' || ch === '\b') typed = [...typed].slice(0, -1).join('');
-        else if (ch === '\u0015') typed = '';
-        else if (ch >= ' ') typed += ch;
+        if (ch === '\u007f' || ch === '\b') {
+          if (echo && typed !== '') writeSync(t.writeFd, '\b \b');
+          typed = [...typed].slice(0, -1).join('');
+        } else if (ch === '\u0015') typed = '';
+        else if (ch >= ' ') {
+          typed += ch;
+          if (echo) writeSync(t.writeFd, ch);
+        }
       }
     });
   });
@@ -121,6 +126,33 @@ export function askPassphrase(label: string): Promise<string> {
     if (!t) throw new NoTerminalError(label);
     return readHidden(t, `Enter passphrase for ${label}: `);
   });
+}
+
+/**
+ * Show `text` on the terminal and read one line (hidden unless `visible`), for an age plugin's
+ * request-secret, request-public and confirm. Throws NoTerminalError (naming `label`) without a terminal.
+ */
+export function askOnTerminal(label: string, text: string, opts: { visible?: boolean } = {}): Promise<string> {
+  return serialised(async () => {
+    const t = openTerminal();
+    if (!t) throw new NoTerminalError(label);
+    return readHidden(t, `${text.trim()} `, opts.visible === true);
+  });
+}
+
+/** Write a line for the user on the terminal; on stderr when there is none (never stdout, which git owns). */
+export function tellUser(text: string): void {
+  const t = openTerminal();
+  if (!t) {
+    process.stderr.write(`${text}\n`);
+    return;
+  }
+  try {
+    writeSync(t.writeFd, `${text}\n`);
+  } finally {
+    closeSync(t.readFd);
+    closeSync(t.writeFd);
+  }
 }
 
 /** Ask twice for a new, non-empty passphrase protecting `label`; the two must match. */

@@ -16,7 +16,8 @@ const TAG_KINDS = { age1tag: 33, age1tagpq: 1249 } as const;
 export function isTagRecipientString(s: string): boolean {
   try {
     const { hrp, bytes } = bech32.decode(s);
-    return (hrp === 'age1tag' || hrp === 'age1tagpq') && bytes.length === TAG_KINDS[hrp];
+    if (hrp === 'age1tag') return bytes.length === TAG_KINDS.age1tag && (bytes[0] === 2 || bytes[0] === 3);
+    return hrp === 'age1tagpq' && bytes.length === TAG_KINDS.age1tagpq && bytes[1184] === 4;
   } catch {
     return false;
   }

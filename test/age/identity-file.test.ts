@@ -47,7 +47,7 @@ describe('parseIdentityText / parseIdentityFile', () => {
       [`\n\n${a.identity.toLowerCase()}`, /^keys\.txt, line 3: invalid age identity/],
       [`${a.recipient}\n`, /^keys\.txt, line 1: holds a public key/],
       ['-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn\n', /^keys\.txt, line 1: SSH keys are not supported/],
-      [`# c\r\nAGE-PLUGIN-YUBIKEY-1ABCDEF\r\n`, /^keys\.txt, line 2: age plugin identities/],
+      [`# c\r\nAGE-PLUGIN-YUBIKEY-1ABCDEF\r\n`, /^keys\.txt, line 2: invalid age plugin identity/],
       [`${a.identity}\npassword=hunter2\n`, /^keys\.txt, line 2: not an age identity/],
     ];
     for (const [text, re] of cases) {

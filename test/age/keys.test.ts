@@ -54,8 +54,10 @@ describe('parseRecipient / isRecipientString', () => {
     expectGitSealError(() => parseRecipient(x.identity), /secret key was given/, x.identity);
     expectGitSealError(() => parseRecipient(x.recipient.toUpperCase()), /lowercase/);
     expectGitSealError(() => parseRecipient(x.recipient.slice(0, -1) + (x.recipient.endsWith('q') ? 'p' : 'q')), /invalid age recipient/);
-    expectGitSealError(() => parseRecipient(bech32.encode('age1yubikey', new Uint8Array(33))), /plugin recipients \(age-plugin-yubikey\)/);
-    expectGitSealError(() => parseRecipient(bech32.encode('age1tag', new Uint8Array(33))), /tag recipients/);
+    // Plugin recipients are served by age-plugin-NAME; a tag recipient must hold a P-256 point.
+    expect(isRecipientString(bech32.encode('age1yubikey', new Uint8Array(33)))).toBe(true);
+    expectGitSealError(() => parseRecipient(bech32.encode('age1tag', new Uint8Array(33))), /invalid age recipient .*not a key/);
+    expectGitSealError(() => parseRecipient(bech32.encode('age1ev/il', new Uint8Array(33))), /invalid age plugin recipient/);
     expectGitSealError(() => parseRecipient(bech32.encode('age', new Uint8Array(31))), /wrong length/);
     expectGitSealError(() => parseRecipient('hello', 'profiles/prod.toml'), /^profiles\/prod\.toml: not an age recipient/);
     for (const s of ['', 'age1', 'ssh-ed25519 x', x.identity, x.recipient.toUpperCase()]) expect(isRecipientString(s)).toBe(false);
@@ -80,7 +82,7 @@ describe('parseIdentity', () => {
     expectGitSealError(() => parseIdentity(broken, 'keys.txt'), /^keys\.txt: invalid age identity/, x.identity);
     expectGitSealError(() => parseIdentity(x.recipient), /public key/);
     expectGitSealError(() => parseIdentity('-----BEGIN OPENSSH PRIVATE KEY-----'), /SSH keys are not supported/);
-    expectGitSealError(() => parseIdentity('AGE-PLUGIN-YUBIKEY-1QQQQQQ'), /plugin identities/);
+    expectGitSealError(() => parseIdentity('AGE-PLUGIN-YUBIKEY-1QQQQQQ'), /invalid age plugin identity/);
     expectGitSealError(() => parseIdentity('password123'), /not an age identity/);
   });
 });
