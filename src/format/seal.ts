@@ -57,6 +57,32 @@ export function isSealedScalar(text: string, s: ScalarSpan): boolean {
   return s.kind === 'string' && text.startsWith(`"${TOKEN_PREFIX}`, s.start);
 }
 
+/**
+ * The values of a sealed file's body that are stored in clear although `allowed` (the plaintext_keys
+ * of the file's path) does not list them. A sealed file may hold plaintext only there: any other value
+ * in clear was typed in by a clone without the key, or injected by someone who can push, and a sealed
+ * file holding one is never accepted as sealed. The [gitseal] table is not part of the body.
+ */
+export function unsealedValues(sealed: SealedFile, allowed?: PlaintextKeyFilter): ScalarSpan[] {
+  return sealed.doc.scalars.filter((s) => s.start < sealed.bodyEnd && !isSealedScalar(sealed.text, s) && !allowed?.(s.path));
+}
+
+/** Quoted key paths for a message: the first five, then how many in all. */
+export function keyPathList(spans: readonly ScalarSpan[]): string {
+  const shown = spans.slice(0, 5).map((s) => `'${formatKeyPath(s.path)}'`).join(', ');
+  return spans.length > 5 ? `${shown}, … (${spans.length} in all)` : shown;
+}
+
+/** What to do about a value in clear in a sealed file that a command refuses to use. */
+export const VALUE_IN_CLEAR_HINT =
+  'it was written in clear without the key, maybe by an attacker: check who changed it (git-seal log), then a recipient seals the right value with git-seal set, or lists the key in plaintext_keys if it is not secret';
+
+/** The refusal of a sealed file with values in clear (see unsealedValues): names the file and key paths, never a value. */
+export function unsealedValueError(file: string, spans: readonly ScalarSpan[], hint: string): GitSealError {
+  const what = spans.length === 1 ? `the value of ${keyPathList(spans)} is` : `the values of ${keyPathList(spans)} are`;
+  return new GitSealError(`${file}: ${what} in plaintext in a sealed file, and plaintext_keys does not list ${spans.length === 1 ? 'it' : 'them'}`, hint);
+}
+
 /** Cheap test for the [gitseal] table; parseSealed is the exact one. */
 export function looksSealed(text: string): boolean {
   return SEALED_HEADER.test(text);
@@ -153,10 +179,26 @@ export async function openSealed(sealed: SealedFile, identities: readonly Identi
   return { plaintext: openWithKey(sealed, dataKey, file), dataKey, sealed };
 }
 
-/** Decrypt sealed text to the exact bytes that were sealed. Plaintext input is an error. */
-export async function openText(text: string, identities: readonly Identity[], file = '<stdin>'): Promise<string> {
+export interface OpenTextOptions {
+  /** The plaintext_keys of the file's path, looked up only when a value is in clear. */
+  plaintextKeys?: () => PlaintextKeyFilter | undefined;
+  /** Accept values in clear that plaintext_keys does not list (decrypt --allow-plaintext). */
+  allowPlaintext?: boolean;
+}
+
+/**
+ * Decrypt sealed text to the exact bytes that were sealed. Plaintext input is an error, and so is a
+ * value in clear that plaintext_keys does not list (see unsealedValues), unless `allowPlaintext`.
+ */
+export async function openText(text: string, identities: readonly Identity[], file = '<stdin>', opts: OpenTextOptions = {}): Promise<string> {
   const sealed = parseSealed(text, file);
   if (!sealed) throw new GitSealError(`${file}: not a sealed file (it has no [${META_TABLE}] table)`, 'nothing to decrypt');
+  if (!opts.allowPlaintext) {
+    const inClear = unsealedValues(sealed);
+    const allowed = inClear.length ? opts.plaintextKeys?.() : undefined;
+    const refused = allowed ? inClear.filter((s) => !allowed(s.path)) : inClear;
+    if (refused.length) throw unsealedValueError(file, refused, `${VALUE_IN_CLEAR_HINT}; decrypt --allow-plaintext opens it anyway`);
+  }
   return (await openSealed(sealed, identities, file)).plaintext;
 }
 

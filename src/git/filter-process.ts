@@ -128,7 +128,8 @@ export async function runFilterProcess(
   const stderr = io.stderr ?? process.stderr;
   const report = (pathname: string, message: string): void => {
     try {
-      stderr.write(`git-seal: ${pathname ? `${pathname}: ` : ''}${message}\n`);
+      const named = !pathname || message.startsWith(`${pathname}:`); // most errors already name the file
+      stderr.write(`git-seal: ${named ? '' : `${pathname}: `}${message}\n`);
     } catch {
       /* a broken stderr must not take the filter down */
     }

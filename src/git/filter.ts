@@ -2,13 +2,16 @@ import type { Identity } from 'age-encryption';
 import { GitSealError } from '../errors.js';
 import { loadIdentities } from '../age/index.js';
 import { stanzaCount } from '../age/index.js';
-import { assembleSealed, sealedBody } from '../format/meta.js';
-import { isSealedScalar, looksSealed, openWithKey, parseSealed, seal, unwrapFileDataKey, type SealedFile } from '../format/seal.js';
-import { loadConfigIfPresent, plaintextKeyFilter, profileFor, type GitSealConfig, type Profile } from '../profiles/config.js';
+import { assembleSealed, META_TABLE, sealedBody } from '../format/meta.js';
+import { isSealedScalar, looksSealed, openWithKey, parseSealed, seal, unsealedValueError, unsealedValues, unwrapFileDataKey, type SealedFile, type UnlockedFile } from '../format/seal.js';
+import { CONFIG_FILE, loadConfigIfPresent, plaintextKeyFilter, profileFor, type GitSealConfig, type Profile } from '../profiles/config.js';
 import { decodeText } from '../util/io.js';
 import { CatFileBatch, type CatFileObject } from './cat-file.js';
 import { blobOid, CleanCache } from './clean-cache.js';
 import { gitMaybe } from './run.js';
+
+/** Bytes every sealed file contains (its metadata table header). */
+const SEALED_MARK = `[${META_TABLE}]`;
 
 /** What clean does with a path: its recipients and plaintext keys (from its profile, else the file). */
 interface PathSettings {
@@ -84,25 +87,36 @@ export class SealFilter {
     return config ? profileFor(config, path) : null;
   }
 
-  /** Working tree to repository: seal plaintext; already sealed input passes through unchanged. */
+  /**
+   * Working tree to repository: seal plaintext. Sealed input passes through unchanged when every value
+   * is sealed or in plaintext_keys; values in clear are sealed with its data key, or refused without it.
+   */
   async clean(path: string, content: Buffer): Promise<Buffer> {
+    if (path === CONFIG_FILE) return content; // the config is never a secrets file, whatever .gitattributes says
     const previous = await this.previousVersion(path);
     const cache = this.cache();
     const profile = this.profileOf(path);
-    // Fast path: this exact plaintext is known to clean to the staged blob (see CleanCache).
-    if (previous && cache && profile && cache.has(path, previous.oid, content, this.settings(path, null, profile).key)) {
+    // Fast path: this exact plaintext is known to clean to the staged blob (see CleanCache). Sealed
+    // input never takes it: its values in clear are checked below.
+    if (previous && cache && profile && !content.includes(SEALED_MARK) && cache.has(path, previous.oid, content, this.settings(path, null, profile).key)) {
       return previous.content;
     }
-    const text = decodeText(content, path);
+    let text = decodeText(content, path);
     // Pass through only what really is a sealed file: a [gitseal] line inside a string is plaintext.
-    if (looksSealed(text) && parseSealed(text, path)) return content;
+    const sealed = looksSealed(text) ? parseSealed(text, path) : null;
+    let own: UnlockedFile | null = null;
+    if (sealed) {
+      own = await this.unlockValuesInClear(path, sealed, profile);
+      if (!own) return content;
+      text = openWithKey(sealed, own.dataKey, path);
+    }
     const previousText = previous?.content.toString('utf8');
     const prevSealed = previousText !== undefined && looksSealed(previousText) ? tryParse(previousText, path) : null;
-    const settings = this.settings(path, prevSealed, profile);
+    const settings = this.settings(path, prevSealed ?? own?.sealed ?? null, profile);
     const result = await seal(text, {
       recipients: settings.recipients,
       identities: await this.identities(),
-      previous: prevSealed ?? undefined,
+      previous: own ?? prevSealed ?? undefined,
       plaintextKeys: plaintextKeyFilter(settings.plaintextKeys),
       file: path,
     });
@@ -111,8 +125,26 @@ export class SealFilter {
     return out;
   }
 
+  /**
+   * A sealed input's values in clear that plaintext_keys does not list: null when it has none (it passes
+   * through), else its data key to seal them with. Without the key they are refused: sealing a value
+   * needs the file's data key, which only a recipient can open.
+   */
+  private async unlockValuesInClear(path: string, sealed: SealedFile, profile: Profile | null): Promise<UnlockedFile | null> {
+    const inClear = unsealedValues(sealed, plaintextKeyFilter(profile?.plaintextKeys ?? []));
+    if (inClear.length === 0) return null;
+    const dataKey = sealed.meta.conflict === undefined ? await unwrapFileDataKey(sealed, await this.identities(), path) : null;
+    if (dataKey) return { sealed, dataKey };
+    throw unsealedValueError(
+      path,
+      inClear,
+      `sealing a value needs the file's data key, which this clone cannot open (git-seal set cannot either): ask a recipient of ${path} to run git-seal set ${path} KEY, list the key in plaintext_keys if it is not secret, or drop the change with git checkout -- ${path}`,
+    );
+  }
+
   /** Repository to working tree: open when an identity can, else leave sealed (and say so once). */
   async smudge(path: string, content: Buffer, blob?: string): Promise<Buffer> {
+    if (path === CONFIG_FILE) return content;
     let text: string;
     try {
       text = decodeText(content, path);
