@@ -1,13 +1,12 @@
 import picomatch from 'picomatch';
 import { GitSealError } from '../errors.js';
-import { isSealedScalar, parseSealed } from '../format/seal.js';
-import { formatKeyPath } from '../format/keypath.js';
+import { keyPathList, parseSealed, unsealedValues } from '../format/seal.js';
 import { DEFAULT_PATTERNS, sealedByAttributes } from '../git/attributes.js';
 import { CatFileBatch } from '../git/cat-file.js';
 import type { Repo } from '../git/repo.js';
 import { hasHead } from '../git/repo.js';
 import { listFiles } from '../git/tree.js';
-import { loadConfigIfPresent, plaintextKeyFilter, profileFor, type GitSealConfig } from '../profiles/config.js';
+import { CONFIG_FILE, loadConfigIfPresent, plaintextKeyFilter, profileFor, type GitSealConfig } from '../profiles/config.js';
 
 export interface CheckProblem {
   path: string;
@@ -20,14 +19,18 @@ export interface CheckReport {
   problems: CheckProblem[];
 }
 
-/** Every glob that names a secrets file: the profiles' and git-seal's defaults. */
+/** Every glob that names a secrets file: the profiles' and git-seal's defaults (never .gitseal.toml itself). */
 export function secretsMatcher(config: GitSealConfig | null): (path: string) => boolean {
   const globs = [...DEFAULT_PATTERNS, ...(config?.profiles.flatMap((p) => p.files) ?? [])];
-  return picomatch(globs, { dot: true });
+  const matches = picomatch(globs, { dot: true });
+  return (path) => path !== CONFIG_FILE && matches(path);
 }
 
-/** Problems in one sealed (or not) blob of a secrets file. */
-export function inspectBlob(path: string, text: string, config: GitSealConfig | null): CheckProblem[] {
+/**
+ * Problems in one sealed (or not) blob of a secrets file; `where` says whether the blob is committed
+ * (HEAD) or only staged (the index), for the messages.
+ */
+export function inspectBlob(path: string, text: string, config: GitSealConfig | null, where: 'committed' | 'staged' = 'committed'): CheckProblem[] {
   const problems: CheckProblem[] = [];
   let sealed;
   try {
@@ -43,19 +46,22 @@ export function inspectBlob(path: string, text: string, config: GitSealConfig | 
     problems.push({ path, problem: (err as Error).message, fix: 'make the profiles\' files globs disjoint in .gitseal.toml' });
   }
   if (!sealed) {
-    return [...problems, { path, problem: 'committed in plaintext (not sealed)', fix: `install the filter (git-seal install), then git rm --cached ${path} && git add ${path}, and rotate the exposed secrets` }];
+    const fix =
+      where === 'staged'
+        ? `install the filter (git-seal install), then git rm --cached ${path} && git add ${path}`
+        : `install the filter (git-seal install), then git rm --cached ${path} && git add ${path}, and rotate the exposed secrets`;
+    return [...problems, { path, problem: `${where} in plaintext (not sealed)`, fix }];
   }
   if (sealed.meta.conflict !== undefined) {
     problems.push({ path, problem: 'contains an unresolved merge conflict', fix: 'resolve it in a clone with the key, then git add' });
   }
-  const allowed = plaintextKeyFilter(profile?.plaintextKeys ?? []);
-  const plain = sealed.doc.scalars.filter((s) => {
-    if (s.start >= sealed.bodyEnd) return false;
-    return !isSealedScalar(sealed.text, s) && !allowed?.(s.path);
-  });
+  const plain = unsealedValues(sealed, plaintextKeyFilter(profile?.plaintextKeys ?? []));
   if (plain.length) {
-    const keys = plain.slice(0, 5).map((s) => formatKeyPath(s.path)).join(', ') + (plain.length > 5 ? `, … (${plain.length} in all)` : '');
-    problems.push({ path, problem: `plaintext values: ${keys}`, fix: `re-seal with git-seal encrypt --in-place or list the keys in plaintext_keys; rotate any exposed secret` });
+    problems.push({
+      path,
+      problem: `${where} with plaintext values not listed in plaintext_keys: ${keyPathList(plain)}`,
+      fix: `a recipient seals them with git-seal set ${path} KEY (or git-seal edit), or list the keys in plaintext_keys; ${where === 'staged' ? 'unstage the file with git restore --staged' : 'rotate any exposed secret'}`,
+    });
   }
   if (profile) {
     const want = new Set(profile.recipients);
@@ -89,7 +95,7 @@ export async function check(repo: Repo, opts: { staged?: boolean; paths?: string
         problems.push({ path: e.path, problem: 'not covered by .gitattributes (filter=git-seal)', fix: 'git-seal init adds the attributes; commit .gitattributes' });
       }
       const blob = await objects.read(e.oid);
-      if (blob) problems.push(...inspectBlob(e.path, blob.toString('utf8'), config));
+      if (blob) problems.push(...inspectBlob(e.path, blob.toString('utf8'), config, source === 'index' ? 'staged' : 'committed'));
     }
   } finally {
     objects.close();

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Identity } from 'age-encryption';
 import picomatch from 'picomatch';
@@ -8,7 +8,7 @@ import { loadIdentities, type LoadedIdentities } from '../age/index.js';
 import { parseSealed, unwrapFileDataKey, type SealedFile } from '../format/seal.js';
 import { ATTRIBUTES, sealedByAttributes } from '../git/attributes.js';
 import { CatFileBatch } from '../git/cat-file.js';
-import { filterConfig, hookInstalled, hookPath, installedConfig } from '../git/install.js';
+import { filterConfig, hookPath, hookState, installedConfig } from '../git/install.js';
 import { findRepo, gitVersion, type Repo } from '../git/repo.js';
 import { loadConfigIfPresent, type GitSealConfig } from '../profiles/config.js';
 import { decodeText } from '../util/io.js';
@@ -170,12 +170,10 @@ function attributeChecks(repo: Repo, config: GitSealConfig, files: string[]): Do
 }
 
 function hookCheck(repo: Repo): DoctorCheck {
-  if (hookInstalled(repo)) return { check: 'hook', status: 'ok', message: 'pre-commit hook installed (git-seal check --staged)' };
-  const path = hookPath(repo);
-  if (existsSync(path)) {
-    if (/git-seal.*check --staged/.test(readFileSync(path, 'utf8'))) return { check: 'hook', status: 'ok', message: 'pre-commit hook runs git-seal check --staged' };
-    return problem('hook', 'the pre-commit hook does not run git-seal check --staged', `add the line \`git-seal check --staged\` to ${path}`);
-  }
+  const state = hookState(repo);
+  if (state === 'installed') return { check: 'hook', status: 'ok', message: 'pre-commit hook installed (git-seal check --staged)' };
+  if (state === 'runs-check') return { check: 'hook', status: 'ok', message: 'pre-commit hook runs git-seal check --staged' };
+  if (state === 'foreign') return problem('hook', 'the pre-commit hook does not run git-seal check --staged', `add the line \`git-seal check --staged\` to ${hookPath(repo)}`);
   return { check: 'hook', status: 'info', message: 'no pre-commit hook: nothing stops a plaintext commit if the filter is ever missing', fix: 'git-seal init --hook' };
 }
 

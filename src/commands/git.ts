@@ -3,7 +3,7 @@ import type { CommandModule } from 'yargs';
 import { GitSealError } from '../errors.js';
 import { init } from '../api/init.js';
 import { check } from '../api/check.js';
-import { install, lock } from '../git/install.js';
+import { hookState, install, installHook, lock } from '../git/install.js';
 import { findRepo } from '../git/repo.js';
 import { info, type GlobalArgs } from './common.js';
 
@@ -41,22 +41,37 @@ export const initCommand: CommandModule<GlobalArgs, InitArgs> = {
     info(args, r.createdConfig ? `Created .gitseal.toml with you (${r.recipient}) as recipient of every profile` : '.gitseal.toml already present: kept as is');
     info(args, r.attributesAdded.length ? `Added to .gitattributes: ${r.attributesAdded.join(', ')}` : '.gitattributes already covers the secrets files');
     info(args, `Installed the filter, diff and merge drivers (${r.install.command})`);
-    if (r.hook === 'installed') info(args, 'Installed the pre-commit hook');
-    if (r.hook === 'foreign') info(args, 'A pre-commit hook already exists: add `git-seal check --staged` to it yourself');
+    reportHook(args, r.hook);
     if (r.hook === undefined) info(args, 'Tip: git-seal init --hook installs a pre-commit hook that refuses plaintext secrets');
     for (const f of r.ignored) info(args, `Warning: ${f} is ignored by .gitignore; remove that entry so it can be committed sealed`);
     info(args, 'Next: git add .gitseal.toml .gitattributes .dlt/ && git commit');
   },
 };
 
-function installLike(name: string, describe: string): CommandModule<GlobalArgs, GlobalArgs> {
+interface InstallArgs extends GlobalArgs {
+  hook?: boolean;
+}
+
+function reportHook(args: GlobalArgs, state: 'installed' | 'already' | 'foreign' | undefined): void {
+  if (state === 'installed') info(args, 'Installed the pre-commit hook');
+  if (state === 'foreign') info(args, 'A pre-commit hook already exists: add `git-seal check --staged` to it yourself');
+}
+
+function installLike(name: string, describe: string): CommandModule<GlobalArgs, InstallArgs> {
   return {
     command: name,
     describe,
+    builder: (y) => y.option('hook', { type: 'boolean', describe: 'install (or with --no-hook, skip) the pre-commit hook running git-seal check --staged; asks on a terminal when it is missing' }),
     handler: async (args) => {
-      const r = await install(findRepo(), { identityFiles: args.identity });
+      const repo = findRepo();
+      const r = await install(repo, { identityFiles: args.identity });
       info(args, `Installed the git-seal filter for this clone (${r.command}); ${r.refreshed.length} sealed file(s) checked out again`);
       if (r.skippedModified.length) info(args, `Left alone (uncommitted changes): ${r.skippedModified.join(', ')}`);
+      if (args.hook === false) return;
+      const state = hookState(repo);
+      if (args.hook || (state === 'missing' && (await askYesNo('Install a pre-commit hook that refuses plaintext secrets?')))) reportHook(args, installHook(repo));
+      else if (state === 'missing') info(args, `No pre-commit hook: nothing stops a plaintext commit if the filter is ever bypassed (git-seal ${name} --hook installs one)`);
+      else if (state === 'foreign') info(args, 'The pre-commit hook does not run git-seal check --staged: add that line to it');
     },
   };
 }

@@ -164,9 +164,13 @@ export function hookPath(repo: Repo): string {
   return p.startsWith('/') ? p : join(repo.root, p);
 }
 
-export function hookInstalled(repo: Repo): boolean {
+/** Whether the pre-commit hook runs `git-seal check --staged`: ours, someone else's that does, one that does not, or none. */
+export function hookState(repo: Repo): 'installed' | 'runs-check' | 'foreign' | 'missing' {
   const p = hookPath(repo);
-  return existsSync(p) && readFileSync(p, 'utf8').includes(HOOK_MARK);
+  if (!existsSync(p)) return 'missing';
+  const text = readFileSync(p, 'utf8');
+  if (text.includes(HOOK_MARK)) return 'installed';
+  return /git-seal.*check --staged/.test(text) ? 'runs-check' : 'foreign';
 }
 
 /** Install a pre-commit hook running `git-seal check --staged`; never replaces someone else's hook. */
