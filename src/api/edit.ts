@@ -100,7 +100,7 @@ export async function editFile(file: string, opts: EditOptions): Promise<{ chang
         );
       }
       const edited = stripHeader(decodeText(readFileSync(tmp), file), header);
-      if (edited === opened.plaintext) return { changed: false };
+      // Unchanged plaintext is still re-sealed: that seals any value the file held in clear.
       const problem = syntaxProblem(edited, 0);
       if (problem === null) {
         const resealed = await resealEdited(edited, opened, ctx);

@@ -4,7 +4,7 @@ import type { Identity } from 'age-encryption';
 import { GitSealError } from '../errors.js';
 import { formatKeyPath } from '../format/keypath.js';
 import { META_TABLE } from '../format/meta.js';
-import { isSealedScalar, openSealed, openWithKey, parseSealed, scanOrThrow, seal, unwrapFileDataKey, type SealedFile, type UnlockedFile } from '../format/seal.js';
+import { isSealedScalar, openSealed, openWithKey, parseSealed, scanOrThrow, seal, unsealedValueError, unsealedValues, unwrapFileDataKey, VALUE_IN_CLEAR_HINT, type SealedFile, type UnlockedFile } from '../format/seal.js';
 import { sealedByAttributes } from '../git/attributes.js';
 import { installedConfig } from '../git/install.js';
 import { findRepo, repoPath, type Repo } from '../git/repo.js';
@@ -172,19 +172,22 @@ function bodyScalars(sealed: SealedFile): ScalarSpan[] {
 
 /**
  * Re-seal edited plaintext with the file's own data key and recipients, so unchanged values keep their
- * ciphertext. Values that were plaintext in the sealed file stay plaintext, as do the profile's plaintext_keys.
+ * ciphertext. Only the profile's plaintext_keys stay plaintext: a value the sealed file held in clear
+ * without being listed there (see unsealedValues) is sealed now.
  */
 export async function resealEdited(plaintext: string, unlocked: UnlockedFile, ctx: FileContext): Promise<string> {
-  const { sealed } = unlocked;
-  const keptPlain = new Set(bodyScalars(sealed).filter((s) => !isSealedScalar(sealed.text, s)).map((s) => formatKeyPath(s.path)));
-  const profileKeys = plaintextKeyFilter(ctx.profile?.plaintextKeys ?? []);
   const result = await seal(plaintext, {
-    recipients: sealed.meta.recipients,
+    recipients: unlocked.sealed.meta.recipients,
     previous: unlocked,
-    plaintextKeys: (path) => keptPlain.has(formatKeyPath(path)) || (profileKeys?.(path) ?? false),
+    plaintextKeys: plaintextKeyFilter(ctx.profile?.plaintextKeys ?? []),
     file: ctx.file,
   });
   return result.text;
+}
+
+/** Values of a sealed-on-disk file held in clear outside its profile's plaintext_keys. */
+export function valuesInClear(loaded: LoadedFile): ScalarSpan[] {
+  return loaded.unlocked ? unsealedValues(loaded.unlocked.sealed, plaintextKeyFilter(loaded.ctx.profile?.plaintextKeys ?? [])) : [];
 }
 
 /** A secrets file as read for an edit: sealed on disk (and opened), plaintext on disk, or not there yet. */
@@ -285,7 +288,10 @@ export interface GotValue {
 
 export async function getValue(file: string, keyPath: string, identities: readonly Identity[]): Promise<GotValue> {
   const path = parseKeyPath(keyPath);
-  const { plaintext } = await loadFile(file, identities);
+  const loaded = await loadFile(file, identities);
+  const inClear = valuesInClear(loaded).filter((s) => samePath(s.path, path) || under(s.path, path));
+  if (inClear.length) throw unsealedValueError(file, inClear, VALUE_IN_CLEAR_HINT);
+  const { plaintext } = loaded;
   const found = lookup(plaintext, scanOrThrow(plaintext, file), path);
   const key = formatKeyPath(path);
   if (!found) throw new GitSealError(`${file}: no key '${key}'`, `git-seal ls ${file} lists its keys`);
@@ -333,7 +339,7 @@ export async function setValue(file: string, keyPath: string, value: string, opt
   } catch (err) {
     throw editError(file, err);
   }
-  const unchanged = after === before && loaded.exists;
+  const unchanged = after === before && loaded.exists && valuesInClear(loaded).length === 0;
   const written = unchanged ? null : await saveFile(loaded, after);
   return { key: formatKeyPath(path), added, createdFile: !loaded.exists, unchanged, written, envWarning: envNameWarning(path) };
 }
