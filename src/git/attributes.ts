@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CONFIG_FILE } from '../profiles/config.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { gitBuffer } from './run.js';
 
@@ -10,27 +11,38 @@ export const ATTRIBUTES = `filter=${DRIVER} diff=${DRIVER} merge=${DRIVER}`;
 export const DEFAULT_PATTERNS = ['**/.dlt/secrets.toml', '**/.dlt/*.secrets.toml', '**/.dlt/secrets.*.toml', '**/.streamlit/secrets.toml'];
 
 /**
+ * The config is never a secrets file, even under a profile glob that matches every .toml file: this line (last,
+ * since a later line wins) takes the git-seal attributes off it, so git never runs the filter on it.
+ */
+export const CONFIG_ATTRIBUTES = `/${CONFIG_FILE} !filter !diff !merge`;
+
+/**
  * Add `PATTERN filter=git-seal diff=git-seal merge=git-seal` lines for the patterns not yet covered,
- * keeping everything already in .gitattributes. Returns the patterns added.
+ * keeping everything already in .gitattributes, and keep CONFIG_ATTRIBUTES the last line. Returns the
+ * patterns added.
  */
 export function ensureAttributes(root: string, patterns: readonly string[]): string[] {
   const path = join(root, '.gitattributes');
   const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
+  const lines = text.split(/\r?\n/).map((l) => l.trim());
   const have = new Set(
-    text
-      .split(/\r?\n/)
-      .map((l) => l.trim().split(/\s+/))
+    lines
+      .map((l) => l.split(/\s+/))
       .filter((w) => w.includes(`filter=${DRIVER}`))
       .map((w) => w[0]),
   );
   const missing = patterns.filter((p) => !have.has(p));
-  if (missing.length === 0) return [];
+  const rules = lines.filter((l) => l && !l.startsWith('#'));
+  if (missing.length === 0 && rules[rules.length - 1] === CONFIG_ATTRIBUTES) return [];
   const eol = text.includes('\r\n') ? '\r\n' : '\n';
-  let out = text;
+  let out = text
+    .split(/(?<=\n)/)
+    .filter((l) => l.trim() !== CONFIG_ATTRIBUTES)
+    .join('');
   if (out && !out.endsWith('\n')) out += eol;
   if (!text.includes('# git-seal')) out += `${out ? eol : ''}# git-seal: these files are sealed in commits and plaintext in the working tree${eol}`;
   for (const p of missing) out += `${p} ${ATTRIBUTES}${eol}`;
-  writeFileAtomic(path, out);
+  writeFileAtomic(path, out + CONFIG_ATTRIBUTES + eol);
   return missing;
 }
 

@@ -129,8 +129,9 @@ export function profileMatches(profile: Profile, relPath: string): boolean {
   return m(relPath);
 }
 
-/** The profile that owns a repository-relative path; two matching profiles is a config error. */
+/** The profile that owns a repository-relative path; two matching profiles is a config error. The config itself has none. */
 export function profileFor(config: GitSealConfig, relPath: string): Profile | null {
+  if (relPath === CONFIG_FILE) return null;
   const hits = config.profiles.filter((p) => profileMatches(p, relPath));
   if (hits.length > 1) {
     throw configError(config.path, `${relPath} is matched by profiles ${hits.map((p) => `'${p.name}'`).join(' and ')}`, 'make the files globs of the profiles disjoint');
