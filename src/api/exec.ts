@@ -4,7 +4,7 @@ import { constants } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Identity } from 'age-encryption';
 import { GitSealError } from '../errors.js';
-import { isSealedScalar, looksSealed, openSealed, parseSealed, scanOrThrow } from '../format/seal.js';
+import { isSealedScalar, looksSealed, openSealed, parseSealed, scanOrThrow, unsealedValueError, unsealedValues, VALUE_IN_CLEAR_HINT, type PlaintextKeyFilter } from '../format/seal.js';
 import { findRepo, repoPath } from '../git/repo.js';
 import { gitBuffer } from '../git/run.js';
 import { listFiles } from '../git/tree.js';
@@ -39,6 +39,8 @@ interface Source {
   sealed: string;
   /** The working-tree text when it is not sealed (a key holder's plaintext checkout). */
   worktree: string | null;
+  /** The plaintext_keys of its path in .gitseal.toml; looked up only when a value is in clear. */
+  plaintextKeys: () => Promise<PlaintextKeyFilter | undefined>;
 }
 
 function readIfExists(path: string, name: string): string | null {
@@ -57,9 +59,9 @@ function gitVersion(abs: string): string | null {
 }
 
 /** A file sealed in the working tree is read from there; otherwise its sealed version in git is used. */
-async function source(name: string, abs: string, committed: () => Promise<string | null>): Promise<Source> {
+async function source(name: string, abs: string, committed: () => Promise<string | null>, plaintextKeys: Source['plaintextKeys']): Promise<Source> {
   const work = readIfExists(abs, name);
-  if (work !== null && looksSealed(work)) return { name, sealed: work, worktree: null };
+  if (work !== null && looksSealed(work)) return { name, sealed: work, worktree: null, plaintextKeys };
   let sealed: string | null = null;
   try {
     sealed = await committed();
@@ -70,7 +72,7 @@ async function source(name: string, abs: string, committed: () => Promise<string
     if (work === null) throw new GitSealError(`${name}: no such file, and no sealed version in git`, 'check the path');
     throw new GitSealError(`${name}: not sealed, in the working tree or in git`, 'exec reads sealed files: seal it with git-seal encrypt, or commit it with the filter installed');
   }
-  return { name, sealed, worktree: work };
+  return { name, sealed, worktree: work, plaintextKeys };
 }
 
 /** The work tree's top directory; at the top itself (the usual CI case) without spawning git. */
@@ -82,27 +84,40 @@ function workTreeRoot(cwd: string): string {
 async function profileSources(profile: string, cwd: string): Promise<Source[]> {
   const root = workTreeRoot(cwd);
   // Loaded here, not at the top: its glob matcher costs start-up time that --file does not need.
-  const { getProfile, loadConfig, profileFor } = await import('../profiles/config.js');
+  const { getProfile, loadConfig, plaintextKeyFilter, profileFor } = await import('../profiles/config.js');
   const config = loadConfig(root);
-  getProfile(config, profile);
+  const allowed = plaintextKeyFilter(getProfile(config, profile).plaintextKeys);
+  const plaintextKeys = async () => allowed;
   const entries = listFiles(root, 'index').filter((e) => profileFor(config, e.path)?.name === profile);
   if (entries.length === 0) throw new GitSealError(`profile '${profile}' has no tracked files`, 'git add the secrets files of that profile first');
   // Blobs are needed only where the working tree holds plaintext (a key holder's checkout), never in CI.
   const blob = async (oid: string, path: string) => decodeText(gitBuffer(['cat-file', 'blob', oid], { cwd: root })!, path);
-  return Promise.all(entries.map((e) => source(e.path, join(root, e.path), () => blob(e.oid, e.path))));
+  return Promise.all(entries.map((e) => source(e.path, join(root, e.path), () => blob(e.oid, e.path), plaintextKeys)));
 }
 
 function fileSources(files: readonly string[], cwd: string): Promise<Source[]> {
   return Promise.all(
     files.map((f) => {
       const abs = resolve(cwd, f);
-      return source(f, abs, async () => gitVersion(abs));
+      // The full lookup (repository, config, profile) is loaded only for a file with a value in clear.
+      const plaintextKeys = async () => {
+        const [{ fileContext }, { plaintextKeyFilter }] = await Promise.all([import('./values.js'), import('../profiles/config.js')]);
+        return plaintextKeyFilter(fileContext(abs).profile?.plaintextKeys ?? []);
+      };
+      return source(f, abs, async () => gitVersion(abs), plaintextKeys);
     }),
   );
 }
 
 async function secretsOf(src: Source, opts: CollectOptions, warnings: string[]): Promise<ExecSecret[]> {
   const sealed = parseSealed(src.sealed, src.name)!;
+  // A value in clear outside plaintext_keys was written without the key: never hand it to the command.
+  const inClear = unsealedValues(sealed);
+  if (inClear.length) {
+    const allowed = await src.plaintextKeys();
+    const refused = allowed ? inClear.filter((s) => !allowed(s.path)) : inClear;
+    if (refused.length) throw unsealedValueError(src.name, refused, `${VALUE_IN_CLEAR_HINT}; exec did not run the command`);
+  }
   const { plaintext } = await openSealed(sealed, opts.identities, src.name);
   if (src.worktree !== null && src.worktree !== plaintext) {
     warnings.push(`${src.name}: the working copy differs from the sealed version in git; exec uses the sealed one (git add the file to use your edits)`);

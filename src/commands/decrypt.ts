@@ -1,5 +1,7 @@
 import type { CommandModule } from 'yargs';
+import { fileContext } from '../api/values.js';
 import { openText } from '../format/seal.js';
+import { plaintextKeyFilter } from '../profiles/config.js';
 import { readText, writeOutput } from '../util/io.js';
 import { identityList, type GlobalArgs } from './common.js';
 
@@ -7,6 +9,7 @@ interface Args extends GlobalArgs {
   file?: string;
   'in-place'?: boolean;
   output?: string;
+  'allow-plaintext'?: boolean;
 }
 
 export const decryptCommand: CommandModule<GlobalArgs, Args> = {
@@ -17,11 +20,17 @@ export const decryptCommand: CommandModule<GlobalArgs, Args> = {
       .positional('file', { type: 'string', describe: 'sealed file (default: stdin)' })
       .option('in-place', { alias: 'w', type: 'boolean', describe: 'rewrite FILE with its plaintext (for CI jobs that read the file)' })
       .option('output', { alias: 'o', type: 'string', describe: 'write to this file (created with mode 0600)' })
+      .option('allow-plaintext', { type: 'boolean', describe: "accept values stored in clear that the file's plaintext_keys do not list (refused by default: they were written without the key)" })
       .example('$0 decrypt .dlt/secrets.toml', 'print the plaintext')
       .example('GITSEAL_AGE_KEY=$DEPLOY_KEY $0 decrypt --in-place .dlt/prod.secrets.toml', 'CI: decrypt in place with a deploy key'),
   handler: async (args) => {
     const { text, name } = readText(args.file);
-    const plaintext = await openText(text, await identityList(args), name);
+    const named = args.file !== undefined && args.file !== '-';
+    const plaintext = await openText(text, await identityList(args), name, {
+      // stdin has no path, so no plaintext_keys: name the file, or pass --allow-plaintext.
+      plaintextKeys: () => (named ? plaintextKeyFilter(fileContext(args.file!).profile?.plaintextKeys ?? []) : undefined),
+      allowPlaintext: args['allow-plaintext'],
+    });
     writeOutput(plaintext, { inPlace: args['in-place'], output: args.output, file: args.file, mode: 0o600 });
   },
 };
