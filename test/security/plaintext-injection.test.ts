@@ -107,7 +107,10 @@ describe('issue 8.1: a clone without the key adds a value to a sealed file', () 
   });
 
   it('the single-shot clean (no filter process) refuses it too', () => {
-    const add = spawnGit(bob, clone, ['-c', 'filter.git-seal.process=', 'add', FILE]);
+    const process = bob.git(['config', 'filter.git-seal.process'], clone).trim();
+    bob.git(['config', '--unset', 'filter.git-seal.process'], clone);
+    const add = spawnGit(bob, clone, ['add', FILE]);
+    bob.git(['config', 'filter.git-seal.process', process], clone);
     expect(add.status).not.toBe(0);
     expectOneLine(add.stderr, "'sources.stripe.new_token'");
     expect(bob.git(['diff', '--cached', '--name-only'], clone)).toBe('');
@@ -149,8 +152,7 @@ describe('issue 8.1: a clone without the key adds a value to a sealed file', () 
     expect(commit.status).not.toBe(0);
     expect(commit.stderr).toContain("'sources.stripe.new_token'");
     expect(bob.git(['show', `HEAD:${FILE}`], clone)).not.toContain(INJECTED);
-    bob.git(['reset', '-q', 'HEAD', FILE], clone);
-    bob.git(['checkout', '--', FILE], clone);
+    bob.git(['checkout', 'HEAD', '--', FILE], clone);
   });
 
   it('the hook says "staged in plaintext", not "committed", for a whole plaintext file that is only staged', () => {
@@ -163,7 +165,7 @@ describe('issue 8.1: a clone without the key adds a value to a sealed file', () 
     const commit = spawnGit(bob, clone, ['commit', '-m', 'oops']);
     expect(commit.status).not.toBe(0);
     expect(commit.stderr).toContain('staged in plaintext');
-    bob.git(['rm', '-q', '--cached', PROD_PATH], clone);
+    bob.git(['rm', '-q', '-f', '--cached', PROD_PATH], clone);
   });
 });
 
