@@ -3,7 +3,7 @@ import { GitSealError } from '../errors.js';
 import { loadIdentities } from '../age/index.js';
 import { stanzaCount } from '../age/index.js';
 import { assembleSealed, META_TABLE, sealedBody } from '../format/meta.js';
-import { isSealedScalar, looksSealed, openWithKey, parseSealed, seal, unsealedValueError, unsealedValues, unwrapFileDataKey, type SealedFile, type UnlockedFile } from '../format/seal.js';
+import { isSealedScalar, keyPathList, looksSealed, openWithKey, parseSealed, seal, unsealedValueError, unsealedValues, unwrapFileDataKey, type SealedFile, type UnlockedFile } from '../format/seal.js';
 import { CONFIG_FILE, loadConfigIfPresent, plaintextKeyFilter, profileFor, type GitSealConfig, type Profile } from '../profiles/config.js';
 import { decodeText } from '../util/io.js';
 import { CatFileBatch, type CatFileObject } from './cat-file.js';
@@ -155,6 +155,7 @@ export class SealFilter {
     try {
       const sealed = parseSealed(text, path);
       if (!sealed) return content;
+      this.warnValuesInClear(path, sealed);
       const dataKey = await unwrapFileDataKey(sealed, await this.identities(), path);
       if (!dataKey) {
         this.noteUnopened(path);
@@ -168,6 +169,23 @@ export class SealFilter {
       this.warn(`git-seal: ${path}: left sealed: ${err instanceof GitSealError ? err.message : (err as Error).message}`);
       return content;
     }
+  }
+
+  /**
+   * A blob with values in clear that plaintext_keys does not list was written without the key (or by an
+   * attacker). A key holder's next git add would seal them as if they were theirs: say so on checkout.
+   */
+  private warnValuesInClear(path: string, sealed: SealedFile): void {
+    let inClear;
+    try {
+      inClear = unsealedValues(sealed, plaintextKeyFilter(this.profileOf(path)?.plaintextKeys ?? []));
+    } catch {
+      return; // an unreadable config is reported where it matters, by clean
+    }
+    if (inClear.length === 0) return;
+    this.warn(
+      `git-seal: ${path}: ${keyPathList(inClear)} ${inClear.length === 1 ? 'is' : 'are'} stored in clear in this version and not listed in plaintext_keys (written without the key?); check before git add seals them (git-seal log ${path})`,
+    );
   }
 
   /**

@@ -106,6 +106,18 @@ describe('issue 8.1: a clone without the key adds a value to a sealed file', () 
     expect(allObjects(bob, clone)).not.toContain(INJECTED);
   });
 
+  it('in a clone that holds the key, git add seals such a value instead', () => {
+    const sealed = alice.git(['show', `HEAD:${FILE}`], origin);
+    writeFileSync(join(origin, FILE), injectAfter(sealed, '[sources.stripe]', `new_token = "${INJECTED}"`));
+    alice.git(['add', FILE], origin);
+    const staged = alice.git(['show', `:${FILE}`], origin);
+    expect(staged).toMatch(/^new_token = "ENC\[/m);
+    expect(staged).toContain('port = 5432');
+    expect(allObjects(alice, origin)).not.toContain(INJECTED);
+    alice.git(['checkout', 'HEAD', '--', FILE], origin);
+    expect(readFileSync(join(origin, FILE), 'utf8')).toBe(SECRETS);
+  });
+
   it('the single-shot clean (no filter process) refuses it too', () => {
     const process = bob.git(['config', 'filter.git-seal.process'], clone).trim();
     bob.git(['config', '--unset', 'filter.git-seal.process'], clone);
@@ -287,11 +299,12 @@ describe('issue 9.2: injected plaintext in a committed sealed file', () => {
   let ci: Person;
   let attacked: string;
   let honest: string;
+  let origin: string;
   const EVIL = 'evil.example.com';
 
   beforeAll(() => {
     alice = person('alice');
-    const origin = repoWith(alice, { [PROD_PATH]: SECRETS });
+    origin = repoWith(alice, { [PROD_PATH]: SECRETS });
     writeFileSync(join(origin, '.gitseal.toml'), defaultProfiles(alice));
     alice.git(['add', '.gitseal.toml'], origin);
     alice.git(['add', '--renormalize', PROD_PATH], origin);
@@ -310,6 +323,14 @@ describe('issue 9.2: injected plaintext in a committed sealed file', () => {
     writeFileSync(path, replaceSealed(readFileSync(path, 'utf8'), 'host', EVIL));
     mallory.git(['commit', '-q', '-am', 'tune host'], work);
     attacked = cloneOf(ci, work);
+  });
+
+  it("a key holder who pulls the commit is warned on checkout, before git add would seal the value as theirs", () => {
+    const pull = spawnGit(alice, alice.home, ['-C', origin, 'pull', '-q', '--no-rebase', attacked, 'main']);
+    expect(pull.status, pull.stderr).toBe(0);
+    expectOneLine(pull.stderr, PROD_PATH, "'destination.postgres.credentials.host'", /in clear/);
+    expect(pull.stderr).not.toContain(EVIL);
+    expect(readFileSync(join(origin, PROD_PATH), 'utf8')).toContain(`host = "${EVIL}"`);
   });
 
   it('exec runs with the honest file: port, in plaintext_keys, is accepted', () => {
