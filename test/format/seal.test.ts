@@ -86,11 +86,14 @@ describe('seal and open', () => {
   });
 
   it('plaintext keys stay readable and round-trip', async () => {
-    const sealed = await sealText(SAMPLE, { recipients: [alice.recipient], plaintextKeys: (p) => p[p.length - 1] === 'host' || p[p.length - 1] === 'port' });
+    const plaintextKeys = (p: readonly unknown[]) => p[p.length - 1] === 'host' || p[p.length - 1] === 'port';
+    const sealed = await sealText(SAMPLE, { recipients: [alice.recipient], plaintextKeys });
     expect(sealed).toContain('host = "db.internal.example"');
     expect(sealed).toContain('port = 5432');
     expect(sealed).not.toContain('hunter2');
-    expect(await openText(sealed, [alice.parsed])).toBe(SAMPLE);
+    expect(await openText(sealed, [alice.parsed], 'f.toml', { plaintextKeys: () => plaintextKeys })).toBe(SAMPLE);
+    // Opened without the plaintext_keys that allow them, they are values in clear: refused.
+    await expect(openText(sealed, [alice.parsed], 'f.toml')).rejects.toThrow(/f\.toml: the values of 'destination\.postgres\.credentials\.host', 'destination\.postgres\.credentials\.port' are in plaintext/);
   });
 
   it('refuses a plaintext key whose value looks like a sealed token (it could not be opened)', async () => {
