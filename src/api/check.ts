@@ -1,9 +1,9 @@
-import picomatch from 'picomatch';
 import { GitSealError } from '../errors.js';
 import { isSealedScalar, parseSealed } from '../format/seal.js';
 import { formatKeyPath } from '../format/keypath.js';
 import { DEFAULT_PATTERNS, sealedByAttributes } from '../git/attributes.js';
 import { CatFileBatch } from '../git/cat-file.js';
+import { patternMatcher } from '../git/wildmatch.js';
 import type { Repo } from '../git/repo.js';
 import { hasHead } from '../git/repo.js';
 import { listFiles } from '../git/tree.js';
@@ -22,8 +22,7 @@ export interface CheckReport {
 
 /** Every glob that names a secrets file: the profiles' and git-seal's defaults. */
 export function secretsMatcher(config: GitSealConfig | null): (path: string) => boolean {
-  const globs = [...DEFAULT_PATTERNS, ...(config?.profiles.flatMap((p) => p.files) ?? [])];
-  return picomatch(globs, { dot: true });
+  return patternMatcher([...DEFAULT_PATTERNS, ...(config?.profiles.flatMap((p) => p.patterns) ?? [])]);
 }
 
 /** Problems in one sealed (or not) blob of a secrets file. */

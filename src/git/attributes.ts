@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
 import { gitBuffer } from './run.js';
+import { anchoredPattern, attributeLinePattern, attributePattern } from './wildmatch.js';
 
 export const DRIVER = 'git-seal';
 export const ATTRIBUTES = `filter=${DRIVER} diff=${DRIVER} merge=${DRIVER}`;
@@ -9,9 +10,14 @@ export const ATTRIBUTES = `filter=${DRIVER} diff=${DRIVER} merge=${DRIVER}`;
 /** dlt's and Streamlit's secrets layouts, in any directory of the repository. */
 export const DEFAULT_PATTERNS = ['**/.dlt/secrets.toml', '**/.dlt/*.secrets.toml', '**/.dlt/secrets.*.toml', '**/.streamlit/secrets.toml'];
 
+/** The `.gitattributes` line that seals the files of one (checked, brace-free) pattern. */
+export function attributeLine(pattern: string): string {
+  return `${attributePattern(pattern)} ${ATTRIBUTES}`;
+}
+
 /**
  * Add `PATTERN filter=git-seal diff=git-seal merge=git-seal` lines for the patterns not yet covered,
- * keeping everything already in .gitattributes. Returns the patterns added.
+ * keeping everything already in .gitattributes. Returns the patterns added, as written there.
  */
 export function ensureAttributes(root: string, patterns: readonly string[]): string[] {
   const path = join(root, '.gitattributes');
@@ -19,19 +25,19 @@ export function ensureAttributes(root: string, patterns: readonly string[]): str
   const have = new Set(
     text
       .split(/\r?\n/)
-      .map((l) => l.trim().split(/\s+/))
-      .filter((w) => w.includes(`filter=${DRIVER}`))
-      .map((w) => w[0]),
+      .map(attributeLinePattern)
+      .filter((l) => l !== null && l.rest.split(/\s+/).includes(`filter=${DRIVER}`))
+      .map((l) => l!.pattern),
   );
-  const missing = patterns.filter((p) => !have.has(p));
+  const missing = [...new Set(patterns.filter((p) => !have.has(anchoredPattern(p))))];
   if (missing.length === 0) return [];
   const eol = text.includes('\r\n') ? '\r\n' : '\n';
   let out = text;
   if (out && !out.endsWith('\n')) out += eol;
   if (!text.includes('# git-seal')) out += `${out ? eol : ''}# git-seal: these files are sealed in commits and plaintext in the working tree${eol}`;
-  for (const p of missing) out += `${p} ${ATTRIBUTES}${eol}`;
+  for (const p of missing) out += `${attributeLine(p)}${eol}`;
   writeFileAtomic(path, out);
-  return missing;
+  return missing.map(attributePattern);
 }
 
 /** For each path, whether .gitattributes gives it filter=git-seal (one git call for all paths). */
