@@ -122,7 +122,14 @@ export function parseConfig(text: string, path: string): GitSealConfig {
 export function loadConfig(root: string): GitSealConfig {
   const path = join(root, CONFIG_FILE);
   if (!existsSync(path)) throw new GitSealError(`${path}: no git-seal config in this repository`, 'run git-seal init');
-  return parseConfig(decodeText(readFileSync(path), path), path);
+  let raw: Buffer;
+  try {
+    raw = readFileSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new GitSealError(`${path}: ${code === 'EISDIR' ? 'is a directory, not a file' : `cannot be read (${code ?? String(err)})`}`, `make ${CONFIG_FILE} a readable file (git-seal init writes one)`);
+  }
+  return parseConfig(decodeText(raw, path), path);
 }
 
 export function loadConfigIfPresent(root: string): GitSealConfig | null {
