@@ -128,11 +128,13 @@ function filterCheck(repo: Repo): DoctorCheck {
   }
   const missing = filterConfig('x').map(([k]) => k).filter((k) => !cfg.has(k));
   if (missing.length) return problem('filter', `the filter config is incomplete (missing ${missing.join(', ')})`, 'git-seal install');
-  const cmd = (cfg.get('filter.git-seal.process') ?? cfg.get('filter.git-seal.clean')!).replace(/ (filter-process|clean %f)$/, '');
+  const cmd = (cfg.get('filter.git-seal.process') ?? cfg.get('filter.git-seal.clean')!).replace(/ (filter-process|clean( --)? %f)$/, '');
   const run = spawnSync('/bin/sh', ['-c', `${cmd} --version`], { cwd: repo.root, encoding: 'utf8', timeout: 60_000 });
   if (run.status !== 0) {
     return problem('filter', `the filter command does not run: \`${cmd} --version\` ${run.status === null ? 'timed out' : `exited with status ${run.status}`}`, 'git-seal install (from the git-seal you want git to use)');
   }
+  const stale = filterConfig(cmd).filter(([k, v]) => cfg.get(k) !== v);
+  if (stale.length) return problem('filter', `the filter config is not what this git-seal writes (${stale.map(([k]) => k).join(', ')}): an older git-seal wrote it`, 'git-seal install');
   return { check: 'filter', status: 'ok', message: `filter installed and working: ${cmd} (version ${run.stdout.trim()})` };
 }
 
