@@ -19,11 +19,21 @@ export function packageVersion(): string {
 
 class UsageError extends GitSealError {}
 
-/** yargs reads a lone `-` as a positional; `--output -` (stdout) must stay the option's value. */
+/** Marks an argument given after `--` that starts with '-' (no argv string can hold a NUL). */
+const LITERAL = '\0';
+
+/**
+ * yargs reads a lone `-` as a positional; `--output -` (stdout) must stay the option's value. After `--`,
+ * arguments are positionals even when they start with '-' (`get -- -x.toml key`; git runs the drivers
+ * that way), which yargs does not do by itself: they are marked here and unmarked by `unmarkLiterals`.
+ */
 function joinDashValues(argv: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--') return [...out, ...argv.slice(i)]; // a wrapped command's own arguments
+    if (argv[i] === '--') {
+      if (out.includes('exec')) return [...out, ...argv.slice(i)]; // a wrapped command's own arguments
+      return [...out, ...argv.slice(i + 1).map((a) => (a.startsWith('-') ? LITERAL + a : a))];
+    }
     if ((argv[i] === '-o' || argv[i] === '--output') && argv[i + 1] === '-') out.push(`${argv[i++]}=-`);
     else out.push(argv[i]);
   }
@@ -37,6 +47,7 @@ export function buildCli(argv: string[]): Argv {
     .option('identity', { alias: 'i', type: 'string', global: true, describe: 'age identity file to decrypt with (repeatable)', coerce: toList })
     .option('quiet', { alias: 'q', type: 'boolean', global: true, describe: 'print only errors and requested output' })
     .option('debug', { type: 'boolean', global: true, describe: 'show stack traces for errors' })
+    .middleware(unmarkLiterals, true)
     .command(commands as CommandModule[])
     .demandCommand(1, 'Give a command; run git-seal --help to list them.')
     .recommendCommands()
@@ -51,6 +62,11 @@ export function buildCli(argv: string[]): Argv {
       if (err) throw err;
       throw new UsageError(maskUnknownArguments(msg ?? 'invalid usage', argv), 'see git-seal --help', 2);
     });
+}
+
+function unmarkLiterals(argv: Record<string, unknown>): void {
+  const unmark = (v: unknown): unknown => (typeof v === 'string' && v.startsWith(LITERAL) ? v.slice(1) : Array.isArray(v) ? v.map(unmark) : v);
+  for (const k of Object.keys(argv)) argv[k] = unmark(argv[k]);
 }
 
 /**

@@ -1,8 +1,8 @@
-import picomatch from 'picomatch';
 import { GitSealError } from '../errors.js';
 import { keyPathList, parseSealed, unsealedValues } from '../format/seal.js';
 import { DEFAULT_PATTERNS, sealedByAttributes } from '../git/attributes.js';
 import { CatFileBatch } from '../git/cat-file.js';
+import { patternMatcher } from '../git/wildmatch.js';
 import type { Repo } from '../git/repo.js';
 import { hasHead } from '../git/repo.js';
 import { listFiles } from '../git/tree.js';
@@ -21,8 +21,7 @@ export interface CheckReport {
 
 /** Every glob that names a secrets file: the profiles' and git-seal's defaults (never .gitseal.toml itself). */
 export function secretsMatcher(config: GitSealConfig | null): (path: string) => boolean {
-  const globs = [...DEFAULT_PATTERNS, ...(config?.profiles.flatMap((p) => p.files) ?? [])];
-  const matches = picomatch(globs, { dot: true });
+  const matches = patternMatcher([...DEFAULT_PATTERNS, ...(config?.profiles.flatMap((p) => p.patterns) ?? [])]);
   return (path) => path !== CONFIG_FILE && matches(path);
 }
 

@@ -2,14 +2,14 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Identity } from 'age-encryption';
-import picomatch from 'picomatch';
 import { GitSealError } from '../errors.js';
 import { loadIdentities, type LoadedIdentities } from '../age/index.js';
 import { parseSealed, unwrapFileDataKey, type SealedFile } from '../format/seal.js';
-import { ATTRIBUTES, sealedByAttributes } from '../git/attributes.js';
+import { attributeLine, sealedByAttributes } from '../git/attributes.js';
 import { CatFileBatch } from '../git/cat-file.js';
 import { filterConfig, hookPath, hookState, installedConfig } from '../git/install.js';
 import { findRepo, gitVersion, type Repo } from '../git/repo.js';
+import { gitPatterns, patternMatcher } from '../git/wildmatch.js';
 import { loadConfigIfPresent, type GitSealConfig } from '../profiles/config.js';
 import { decodeText } from '../util/io.js';
 import { inspectBlob } from './check.js';
@@ -128,40 +128,53 @@ function filterCheck(repo: Repo): DoctorCheck {
   }
   const missing = filterConfig('x').map(([k]) => k).filter((k) => !cfg.has(k));
   if (missing.length) return problem('filter', `the filter config is incomplete (missing ${missing.join(', ')})`, 'git-seal install');
-  const cmd = (cfg.get('filter.git-seal.process') ?? cfg.get('filter.git-seal.clean')!).replace(/ (filter-process|clean %f)$/, '');
+  const cmd = (cfg.get('filter.git-seal.process') ?? cfg.get('filter.git-seal.clean')!).replace(/ (filter-process|clean( --)? %f)$/, '');
   const run = spawnSync('/bin/sh', ['-c', `${cmd} --version`], { cwd: repo.root, encoding: 'utf8', timeout: 60_000 });
   if (run.status !== 0) {
     return problem('filter', `the filter command does not run: \`${cmd} --version\` ${run.status === null ? 'timed out' : `exited with status ${run.status}`}`, 'git-seal install (from the git-seal you want git to use)');
   }
+  const stale = filterConfig(cmd).filter(([k, v]) => cfg.get(k) !== v);
+  if (stale.length) return problem('filter', `the filter config is not what this git-seal writes (${stale.map(([k]) => k).join(', ')}): an older git-seal wrote it`, 'git-seal install');
   return { check: 'filter', status: 'ok', message: `filter installed and working: ${cmd} (version ${run.stdout.trim()})` };
 }
 
-/** A path a glob matches, to ask git about when no file matches yet; null for globs too fancy to sample. */
-function sampleOf(glob: string): string | null {
-  const sample = glob.replace(/^\*\*\//, '').replace(/\/\*\*\//g, '/').replace(/\*/g, 'x');
-  return /[?[\]{}!]/.test(sample) || sample.endsWith('/') ? null : sample;
+/** A path a (checked) pattern matches, to ask git about when no file matches yet; null for classes. */
+function sampleOf(pattern: string): string | null {
+  if (pattern.includes('[')) return null;
+  const sample = pattern
+    .replace(/^\//, '')
+    .replace(/^\*\*\//, '')
+    .replace(/\/\*\*\//g, '/')
+    .replace(/\/\*\*$/, '/x')
+    .replace(/^\*\*$/, 'x')
+    .replace(/\\(.)|[*?]/gs, (m, escaped: string | undefined) => escaped ?? 'x');
+  return patternMatcher([pattern])(sample) ? sample : null;
 }
+
+const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 function attributeChecks(repo: Repo, config: GitSealConfig, files: string[]): DoctorCheck[] {
   const checks: DoctorCheck[] = [];
-  const perGlob = config.profiles.flatMap((p) =>
-    p.files.map((glob) => {
-      const matches = picomatch(glob, { dot: true });
-      const matching = files.filter((f) => matches(f));
-      const sample = sampleOf(glob);
-      return { profile: p.name, glob, paths: matching.length ? matching : sample ? [sample] : [] };
-    }),
+  const perPattern = config.profiles.flatMap((p) =>
+    p.files.flatMap((glob) =>
+      gitPatterns(glob).map((pattern) => {
+        const matches = patternMatcher([pattern]);
+        const matching = files.filter((f) => matches(f));
+        const sample = sampleOf(pattern);
+        return { profile: p.name, glob, pattern, paths: matching.length ? matching : sample ? [sample] : [] };
+      }),
+    ),
   );
-  const covered = sealedByAttributes(repo.root, [...new Set(perGlob.flatMap((g) => g.paths))]);
-  for (const g of perGlob) {
-    const bare = g.paths.filter((p) => !covered.has(p));
-    if (bare.length === 0) continue;
-    const which = bare.filter((p) => files.includes(p));
+  const covered = sealedByAttributes(repo.root, [...new Set(perPattern.flatMap((g) => g.paths))]);
+  const bare = perPattern.filter((g) => g.paths.some((p) => !covered.has(p)));
+  for (const glob of new Set(bare.map((g) => g.glob))) {
+    const missing = bare.filter((g) => g.glob === glob);
+    const which = missing.flatMap((g) => g.paths.filter((p) => !covered.has(p) && files.includes(p)));
     checks.push(
       problem(
         'attributes',
-        `.gitattributes does not cover profile '${g.profile}' files ${g.glob}${which.length ? ` (${which.join(', ')})` : ''}: git add would commit them unsealed`,
-        `echo '${g.glob} ${ATTRIBUTES}' >> .gitattributes && git add .gitattributes`,
+        `.gitattributes does not cover profile '${missing[0].profile}' files ${glob}${which.length ? ` (${which.join(', ')})` : ''}: git add would commit them unsealed`,
+        `printf '%s\\n' ${missing.map((g) => shellQuote(attributeLine(g.pattern))).join(' ')} >> .gitattributes && git add .gitattributes`,
       ),
     );
   }

@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import picomatch from 'picomatch';
 import { join } from 'node:path';
 import { loadIdentities } from '../age/index.js';
 import { createIdentityFile } from '../age/keystore.js';
@@ -7,6 +6,7 @@ import { formatBasicString } from '../toml/index.js';
 import { DEFAULT_PATTERNS, ensureAttributes } from '../git/attributes.js';
 import { install, installHook, type InstallResult } from '../git/install.js';
 import type { Repo } from '../git/repo.js';
+import { patternMatcher } from '../git/wildmatch.js';
 import { gitBuffer, gitMaybe } from '../git/run.js';
 import { CONFIG_FILE, loadConfig } from '../profiles/config.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -89,13 +89,13 @@ export async function init(repo: Repo, opts: InitOptions = {}): Promise<InitResu
   const createdConfig = !existsSync(configPath);
   if (createdConfig) writeFileAtomic(configPath, defaultConfigText(opts.name ?? defaultName(repo.root), recipient));
   const config = loadConfig(repo.root);
-  const coveredByDefaults = picomatch(DEFAULT_PATTERNS, { dot: true });
-  // A profile glob that is a plain path under a default pattern needs no line of its own.
+  const coveredByDefaults = patternMatcher(DEFAULT_PATTERNS);
+  // A profile pattern that is a plain path under a default pattern needs no line of its own.
   const extra = config.profiles
-    .flatMap((p) => p.files)
+    .flatMap((p) => p.patterns)
     .filter((g) => {
       const path = g.replace(/^\*\*\//, 'x/');
-      return /[*?[\]{}!]/.test(path) || !coveredByDefaults(path);
+      return /[*?[\]\\]/.test(path) || !coveredByDefaults(path);
     });
   const patterns = [...new Set([...DEFAULT_PATTERNS, ...extra])];
   const attributesAdded = ensureAttributes(repo.root, patterns);

@@ -1,4 +1,3 @@
-import picomatch from 'picomatch';
 import { GitSealError } from '../errors.js';
 import { TOKEN_PREFIX } from '../crypto/value.js';
 import { formatKeyPath } from '../format/keypath.js';
@@ -9,6 +8,7 @@ import type { Repo } from '../git/repo.js';
 import { gitBuffer } from '../git/run.js';
 import { loadConfigIfPresent, type GitSealConfig } from '../profiles/config.js';
 import type { Progress } from '../util/progress.js';
+import { secretsMatcher } from './check.js';
 import { recipientInfo, type RecipientInfo } from './values.js';
 
 /**
@@ -148,8 +148,8 @@ function compare(path: string, status: FileChange['status'], before: Summary, af
 /** Paths to ask git for: the literal paths given, else every secrets glob and every file .gitattributes seals. */
 function pathspecs(repo: Repo, config: GitSealConfig | null, paths: string[] | undefined): string[] {
   if (paths?.length) return paths.map((p) => `:(literal)${p}`);
-  const globs = [...DEFAULT_PATTERNS, ...(config?.profiles.flatMap((p) => p.files) ?? [])];
-  return [...new Set([...globs.map((g) => `:(glob)${g}`), ...trackedSealedFiles(repo.root).map((p) => `:(literal)${p}`)])];
+  const globs = [...DEFAULT_PATTERNS, ...(config?.profiles.flatMap((p) => p.patterns) ?? [])];
+  return [...new Set([...globs.map((g) => `:(glob)${g.replace(/^\//, '')}`), ...trackedSealedFiles(repo.root).map((p) => `:(literal)${p}`)])];
 }
 
 function loadConfigQuietly(root: string): GitSealConfig | null {
@@ -174,7 +174,7 @@ export async function secretsLog(repo: Repo, opts: LogOptions = {}): Promise<Log
   if (!opts.paths?.length) {
     const all = [...new Set(commits.flatMap((c) => c.changes.map((ch) => ch.path)))];
     const covered = sealedByAttributes(repo.root, all);
-    const isSecrets = picomatch([...DEFAULT_PATTERNS, ...(config?.profiles.flatMap((p) => p.files) ?? [])], { dot: true });
+    const isSecrets = secretsMatcher(config);
     for (const c of commits) c.changes = c.changes.filter((ch) => covered.has(ch.path) || isSecrets(ch.path));
   }
   commits = commits.filter((c) => c.changes.length > 0);

@@ -132,7 +132,7 @@ function valueError(file: string, err: unknown): unknown {
   if (err instanceof ValueAuthError) {
     return new GitSealError(
       `${file}: the value of '${formatKeyPath(err.path)}' failed authentication (tampered, moved or corrupted)`,
-      'restore the file from git history (git checkout -- FILE) or re-set the value',
+      `restore the file from git history (git checkout -- ${file}), or delete the damaged line and set the value again`,
     );
   }
   if (err instanceof UnknownVersionError) {

@@ -3,12 +3,18 @@ import { join } from 'node:path';
 import { CONFIG_FILE } from '../profiles/config.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { gitBuffer } from './run.js';
+import { anchoredPattern, attributeLinePattern, attributePattern } from './wildmatch.js';
 
 export const DRIVER = 'git-seal';
 export const ATTRIBUTES = `filter=${DRIVER} diff=${DRIVER} merge=${DRIVER}`;
 
 /** dlt's and Streamlit's secrets layouts, in any directory of the repository. */
 export const DEFAULT_PATTERNS = ['**/.dlt/secrets.toml', '**/.dlt/*.secrets.toml', '**/.dlt/secrets.*.toml', '**/.streamlit/secrets.toml'];
+
+/** The `.gitattributes` line that seals the files of one (checked, brace-free) pattern. */
+export function attributeLine(pattern: string): string {
+  return `${attributePattern(pattern)} ${ATTRIBUTES}`;
+}
 
 /**
  * The config is never a secrets file, even under a profile glob that matches every .toml file: this line (last,
@@ -19,20 +25,20 @@ export const CONFIG_ATTRIBUTES = `/${CONFIG_FILE} !filter !diff !merge`;
 /**
  * Add `PATTERN filter=git-seal diff=git-seal merge=git-seal` lines for the patterns not yet covered,
  * keeping everything already in .gitattributes, and keep CONFIG_ATTRIBUTES the last line. Returns the
- * patterns added.
+ * patterns added, as written there.
  */
 export function ensureAttributes(root: string, patterns: readonly string[]): string[] {
   const path = join(root, '.gitattributes');
   const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
-  const lines = text.split(/\r?\n/).map((l) => l.trim());
+  const lines = text.split(/\r?\n/);
   const have = new Set(
     lines
-      .map((l) => l.split(/\s+/))
-      .filter((w) => w.includes(`filter=${DRIVER}`))
-      .map((w) => w[0]),
+      .map(attributeLinePattern)
+      .filter((l) => l !== null && l.rest.split(/\s+/).includes(`filter=${DRIVER}`))
+      .map((l) => l!.pattern),
   );
-  const missing = patterns.filter((p) => !have.has(p));
-  const rules = lines.filter((l) => l && !l.startsWith('#'));
+  const missing = [...new Set(patterns.filter((p) => !have.has(anchoredPattern(p))))];
+  const rules = lines.map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
   if (missing.length === 0 && rules[rules.length - 1] === CONFIG_ATTRIBUTES) return [];
   const eol = text.includes('\r\n') ? '\r\n' : '\n';
   let out = text
@@ -41,9 +47,9 @@ export function ensureAttributes(root: string, patterns: readonly string[]): str
     .join('');
   if (out && !out.endsWith('\n')) out += eol;
   if (!text.includes('# git-seal')) out += `${out ? eol : ''}# git-seal: these files are sealed in commits and plaintext in the working tree${eol}`;
-  for (const p of missing) out += `${p} ${ATTRIBUTES}${eol}`;
+  for (const p of missing) out += `${attributeLine(p)}${eol}`;
   writeFileAtomic(path, out + CONFIG_ATTRIBUTES + eol);
-  return missing;
+  return missing.map(attributePattern);
 }
 
 /** For each path, whether .gitattributes gives it filter=git-seal (one git call for all paths). */

@@ -5,6 +5,7 @@ import { stanzaCount } from '../age/index.js';
 import { assembleSealed, META_TABLE, sealedBody } from '../format/meta.js';
 import { isSealedScalar, keyPathList, looksSealed, openWithKey, parseSealed, seal, unsealedValueError, unsealedValues, unwrapFileDataKey, type SealedFile, type UnlockedFile } from '../format/seal.js';
 import { CONFIG_FILE, loadConfigIfPresent, plaintextKeyFilter, profileFor, type GitSealConfig, type Profile } from '../profiles/config.js';
+import { scanToml } from '../toml/index.js';
 import { decodeText } from '../util/io.js';
 import { CatFileBatch, type CatFileObject } from './cat-file.js';
 import { blobOid, CleanCache } from './clean-cache.js';
@@ -62,7 +63,9 @@ export class SealFilter {
   private async previousVersion(path: string): Promise<CatFileObject | undefined> {
     this.objects ??= new CatFileBatch({ cwd: this.root });
     for (const spec of [`:0:${path}`, `:2:${path}`, `HEAD:${path}`]) {
-      const obj = await this.objects.readObject(spec);
+      // cat-file --batch reads one name per line: a path with a line break is resolved to an oid first.
+      const name = /[\n\r]/.test(spec) ? gitMaybe(['rev-parse', '--verify', '-q', spec], { cwd: this.root }) : spec;
+      const obj = name ? await this.objects.readObject(name) : null;
       if (obj) return obj;
     }
     return undefined;
@@ -95,13 +98,26 @@ export class SealFilter {
     if (path === CONFIG_FILE) return content; // the config is never a secrets file, whatever .gitattributes says
     const previous = await this.previousVersion(path);
     const cache = this.cache();
-    const profile = this.profileOf(path);
+    let profile: Profile | null;
+    try {
+      profile = this.profileOf(path);
+    } catch (err) {
+      if (!(err instanceof GitSealError)) throw err;
+      return this.cleanWithoutConfig(path, content, previous, err);
+    }
     // Fast path: this exact plaintext is known to clean to the staged blob (see CleanCache). Sealed
     // input never takes it: its values in clear are checked below.
     if (previous && cache && profile && !content.includes(SEALED_MARK) && cache.has(path, previous.oid, content, this.settings(path, null, profile).key)) {
       return previous.content;
     }
     let text = decodeText(content, path);
+    if (CONFLICT_MARKER.test(text) && !parsesAsToml(text) && (await this.unmerged(path))) {
+      // `git diff`, `git status` and mergetool clean a conflicted working copy: seal it whole, as the merge driver does.
+      const ours = previous && tryParse(previous.content.toString('utf8'), path);
+      const { recipients } = this.settings(path, ours ?? null, profile);
+      const { sealConflictedCopy } = await import('./merge.js');
+      return Buffer.from(await sealConflictedCopy(text, ours ?? null, await this.identities(), recipients, path), 'utf8');
+    }
     // Pass through only what really is a sealed file: a [gitseal] line inside a string is plaintext.
     const sealed = looksSealed(text) ? parseSealed(text, path) : null;
     let own: UnlockedFile | null = null;
@@ -140,6 +156,31 @@ export class SealFilter {
       inClear,
       `sealing a value needs the file's data key, which this clone cannot open (git-seal set cannot either): ask a recipient of ${path} to run git-seal set ${path} KEY, list the key in plaintext_keys if it is not secret, or drop the change with git checkout -- ${path}`,
     );
+  }
+
+  /** Whether git has the path as unmerged (stages 1-3, no stage 0). */
+  private async unmerged(path: string): Promise<boolean> {
+    for (const stage of [2, 3]) if (await this.objects!.readObject(`:${stage}:${path}`).catch(() => null)) return true;
+    return false;
+  }
+
+  /**
+   * Clean when .gitseal.toml cannot be read: a file whose content is what git already has (sealed on
+   * disk, or the plaintext of that blob) keeps its blob, so `git status`, `git diff` and `git stash` work;
+   * any other content cannot be sealed, and fails naming the config problem.
+   */
+  private async cleanWithoutConfig(path: string, content: Buffer, previous: CatFileObject | undefined, configError: GitSealError): Promise<Buffer> {
+    if (previous) {
+      if (content.equals(previous.content)) return content;
+      const sealed = tryParse(previous.content.toString('utf8'), path);
+      try {
+        const key = sealed && (await unwrapFileDataKey(sealed, await this.identities(), path));
+        if (sealed && key && Buffer.from(openWithKey(sealed, key, path), 'utf8').equals(content)) return previous.content;
+      } catch {
+        /* cannot tell: treat it as changed */
+      }
+    }
+    throw new GitSealError(`cannot seal it: ${configError.message}`, configError.hint);
   }
 
   /** Repository to working tree: open when an identity can, else leave sealed (and say so once). */
@@ -226,6 +267,17 @@ export class SealFilter {
   close(): void {
     this.cacheStore?.save();
     this.objects?.close();
+  }
+}
+
+const CONFLICT_MARKER = /^<{7,}(?: |\r?$)/m;
+
+function parsesAsToml(text: string): boolean {
+  try {
+    scanToml(text);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -36,35 +36,49 @@ export function binScript(): string {
 }
 
 /**
- * The shell command git should run to reach this git-seal: a path relative to the repository when the
- * package lives inside it (a devDependency: no global install needed), `git-seal` when that is on PATH
- * and is this same install, else absolute paths.
+ * Runs git-seal's bin script ($2, with the node in $1) for git. A relative script (a devDependency) is
+ * looked up in the current work tree, then in the main work tree (a linked worktree or a subdirectory
+ * has no node_modules of its own); a missing one is one line naming the fix instead of Node's stack.
+ */
+const LAUNCHER =
+  'n=$1; r=$2; shift 2; f=$r; ' +
+  'case $r in /*) ;; *) [ -f "$f" ] || f="$(git rev-parse --path-format=absolute --git-common-dir 2>/dev/null)/../$r";; esac; ' +
+  '[ -f "$f" ] || { echo "git-seal: not found at $r: run npm install (or npx git-seal install)" >&2; exit 127; }; ' +
+  'exec "$n" "$f" "$@"';
+
+/**
+ * The shell command git should run to reach this git-seal: the launcher with a path relative to the
+ * repository when the package lives inside it (a devDependency: no global install needed), `git-seal`
+ * when that is on PATH and is this same install, else the launcher with absolute paths.
  */
 export function selfCommand(root: string): string {
   const script = binScript();
-  const node = onPath('node') === realpathSync(process.execPath) ? 'node' : shellQuote(process.execPath);
+  const node = onPath('node') === realpathSync(process.execPath) ? 'node' : process.execPath;
   const rel = relative(realpathSync(root), script);
-  if (!rel.startsWith('..') && !rel.startsWith(sep)) return `${node} ${shellQuote(rel.split(sep).join('/'))}`;
+  const launch = (path: string) => `sh -c ${shellQuote(LAUNCHER)} git-seal ${shellQuote(node)} ${shellQuote(path)}`;
+  if (!rel.startsWith('..') && !rel.startsWith(sep)) return launch(rel.split(sep).join('/'));
   if (onPath('git-seal') === script) return 'git-seal';
-  return `${node} ${shellQuote(script)}`;
+  return launch(script);
 }
 
 export function filterConfig(cmd: string): [string, string][] {
   return [
     [`filter.${DRIVER}.process`, `${cmd} filter-process`],
-    [`filter.${DRIVER}.clean`, `${cmd} clean %f`],
-    [`filter.${DRIVER}.smudge`, `${cmd} smudge %f`],
+    [`filter.${DRIVER}.clean`, `${cmd} clean -- %f`],
+    [`filter.${DRIVER}.smudge`, `${cmd} smudge -- %f`],
     [`filter.${DRIVER}.required`, 'true'],
-    [`diff.${DRIVER}.textconv`, `${cmd} textconv`],
+    [`diff.${DRIVER}.textconv`, `${cmd} textconv --`],
     [`diff.${DRIVER}.binary`, 'false'],
     [`merge.${DRIVER}.name`, 'git-seal: merge sealed TOML value by value'],
-    [`merge.${DRIVER}.driver`, `${cmd} merge-driver %O %A %B %L %P`],
+    [`merge.${DRIVER}.driver`, `${cmd} merge-driver -- %O %A %B %L %P`],
+    // git mergetool would keep FILE.orig, the conflicted plaintext, untracked in the working tree.
+    ['mergetool.keepbackup', 'false'],
   ];
 }
 
 /** The local filter config currently set, by key. */
 export function installedConfig(repo: Repo): Map<string, string> {
-  const out = gitMaybe(['config', '--local', '--get-regexp', `^(filter|diff|merge)\\.${DRIVER}\\.`], { cwd: repo.root });
+  const out = gitMaybe(['config', '--local', '--get-regexp', `^((filter|diff|merge)\\.${DRIVER}\\.|mergetool\\.keepbackup$)`], { cwd: repo.root });
   const m = new Map<string, string>();
   for (const line of (out ?? '').split('\n').filter(Boolean)) {
     const i = line.indexOf(' ');

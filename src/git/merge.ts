@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import type { Identity } from 'age-encryption';
 import { diff3Merge } from 'node-diff3';
-import { encryptValue, deriveValueKeys } from '../crypto/value.js';
+import { wrapDataKey } from '../age/index.js';
+import { encryptValue, deriveValueKeys, FORMAT_VERSION } from '../crypto/value.js';
 import { assembleSealed, META_TABLE } from '../format/meta.js';
 import { openWithKey, parseSealed, seal, unwrapFileDataKey, type SealedFile, type PlaintextKeyFilter } from '../format/seal.js';
 import { scanToml } from '../toml/index.js';
@@ -97,6 +99,20 @@ export function mergeLines(base: string, ours: string, theirs: string, markerSiz
 function sealConflict(plaintext: string, ours: SealedFile, dataKey: Uint8Array): string {
   const token = encryptValue(deriveValueKeys(dataKey), [META_TABLE, 'conflict'], plaintext);
   return assembleSealed('', { ...ours.meta, finalNewline: true, conflict: token }, ours.doc.eol);
+}
+
+/**
+ * Seal a conflicted working copy (conflict markers, not TOML) whole, as the merge driver does: under
+ * ours' data key when an identity opens it, else under a fresh one for `recipients`.
+ */
+export async function sealConflictedCopy(plaintext: string, ours: SealedFile | null, identities: readonly Identity[], recipients: readonly string[], path: string): Promise<string> {
+  const oursKey = ours && ours.meta.conflict === undefined ? await unwrapFileDataKey(ours, identities, path) : null;
+  if (ours && oursKey) return sealConflict(plaintext, ours, oursKey);
+  const dataKey = new Uint8Array(randomBytes(32));
+  const sorted = [...new Set(recipients)].sort();
+  const token = encryptValue(deriveValueKeys(dataKey), [META_TABLE, 'conflict'], plaintext);
+  const meta = { version: FORMAT_VERSION, recipients: sorted, dataKey: await wrapDataKey(dataKey, sorted), finalNewline: true, conflict: token };
+  return assembleSealed('', meta, plaintext.includes('\r\n') ? '\r\n' : '\n');
 }
 
 /**

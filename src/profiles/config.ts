@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import picomatch from 'picomatch';
 import { GitSealError } from '../errors.js';
 import { isRecipientString } from '../age/index.js';
 import { scanOrThrow } from '../format/seal.js';
+import { gitPatterns, PatternError, patternMatcher } from '../git/wildmatch.js';
 import { decodeText } from '../util/io.js';
 import { toObject, type TomlPlain } from '../toml/to-object.js';
 import type { PathSegment } from '../toml/index.js';
@@ -12,8 +12,10 @@ export const CONFIG_FILE = '.gitseal.toml';
 
 export interface Profile {
   name: string;
-  /** Globs relative to the repository root (gitattributes style, `**` allowed). */
+  /** Globs relative to the repository root, as written (brace lists allowed). */
   files: string[];
+  /** The globs as git reads them in .gitattributes: brace lists expanded, checked (see git/wildmatch.ts). */
+  patterns: string[];
   /** Entries as written: recipient names, or `@profile` to include another profile's members. */
   members: string[];
   /** Resolved names of every recipient, includes expanded. */
@@ -94,9 +96,18 @@ export function parseConfig(text: string, path: string): GitSealConfig {
     const recipientNames = resolveNames(name, []);
     if (recipientNames.length === 0) throw configError(path, `profile '${name}' has no recipients`, `git-seal recipients add NAME AGE1… --profile ${name}`);
     if (p.files.length === 0) throw configError(path, `profile '${name}' has no files`);
+    const patterns = p.files.flatMap((glob) => {
+      try {
+        return gitPatterns(glob);
+      } catch (err) {
+        if (!(err instanceof PatternError)) throw err;
+        throw configError(path, `profile '${name}' files pattern '${glob}' ${err.message}`, 'see "Files patterns" in docs/CONFIG.md');
+      }
+    });
     profiles.push({
       name,
       files: p.files,
+      patterns: [...new Set(patterns)],
       members: p.members,
       recipientNames,
       recipients: [...new Set(recipientNames.map((n) => recipients.get(n)!))].sort(),
@@ -111,7 +122,14 @@ export function parseConfig(text: string, path: string): GitSealConfig {
 export function loadConfig(root: string): GitSealConfig {
   const path = join(root, CONFIG_FILE);
   if (!existsSync(path)) throw new GitSealError(`${path}: no git-seal config in this repository`, 'run git-seal init');
-  return parseConfig(decodeText(readFileSync(path), path), path);
+  let raw: Buffer;
+  try {
+    raw = readFileSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new GitSealError(`${path}: ${code === 'EISDIR' ? 'is a directory, not a file' : `cannot be read (${code ?? String(err)})`}`, `make ${CONFIG_FILE} a readable file (git-seal init writes one)`);
+  }
+  return parseConfig(decodeText(raw, path), path);
 }
 
 export function loadConfigIfPresent(root: string): GitSealConfig | null {
@@ -123,7 +141,7 @@ const matchers = new WeakMap<Profile, (p: string) => boolean>();
 export function profileMatches(profile: Profile, relPath: string): boolean {
   let m = matchers.get(profile);
   if (!m) {
-    m = picomatch(profile.files, { dot: true });
+    m = patternMatcher(profile.patterns);
     matchers.set(profile, m);
   }
   return m(relPath);

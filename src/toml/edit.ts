@@ -98,6 +98,19 @@ export function setRawValue(text: string, path: readonly string[], raw: string, 
     const at = insertionPoint(doc, text, lineEnd(text, header.end), Math.min(sectionEnd(doc, text, header.start), limit));
     return checked(insertLine(text, at, `${key} = ${raw}`, eol), `adding ${formatDottedKey(path)}`);
   }
+  // A table defined by dotted keys (`a.b.c = 1`) cannot get a [a.b] header: add a dotted key next to them.
+  const sectionOf = (at: number) => [...doc.tables].reverse().find((t) => t.start < at)?.path ?? [];
+  const dotted = doc.entries.filter((e) => {
+    if (e.keyStart >= limit || e.path.length <= parent.length || !samePath(e.path.slice(0, parent.length), parent)) return false;
+    const section = sectionOf(e.keyStart);
+    return section.length < parent.length && samePath(parent.slice(0, section.length), section);
+  });
+  if (dotted.length) {
+    const last = dotted[dotted.length - 1];
+    const section = sectionOf(last.keyStart);
+    const line = `${formatDottedKey(path.slice(section.length) as string[])} = ${raw}`;
+    return checked(insertLine(text, lineEnd(text, last.valueEnd), line, eol), `adding ${formatDottedKey(path)}`);
+  }
   const firstHeader = doc.tables[0];
   if (parent.length === 0) {
     const rootEnd = Math.min(firstHeader ? lineStart(text, firstHeader.start) : text.length, limit);

@@ -45,7 +45,7 @@ describe('git-seal doctor', () => {
     expect(filter?.fix).toBe('git-seal install');
     const attributes = found.find((c) => c.check === 'attributes');
     expect(attributes?.message).toBe(".gitattributes does not cover profile 'ops' files ops/secrets.toml (ops/secrets.toml): git add would commit them unsealed");
-    expect(attributes?.fix).toBe("echo 'ops/secrets.toml filter=git-seal diff=git-seal merge=git-seal' >> .gitattributes && git add .gitattributes");
+    expect(attributes?.fix).toBe("printf '%s\\n' 'ops/secrets.toml filter=git-seal diff=git-seal merge=git-seal' >> .gitattributes && git add .gitattributes");
     // A missing hook is advice, not a problem: a clone that only ran `install` is healthy.
     const hook = first.checks.find((c) => c.check === 'hook');
     expect(hook?.status).toBe('info');
@@ -56,7 +56,7 @@ describe('git-seal doctor', () => {
     // Apply every fix doctor gave, as given.
     for (const c of found) {
       const fix = c.fix!.replace(/^git-seal /, '');
-      const r = fix.startsWith('echo') ? run('sh', ['-c', fix], { cwd: dir, env: alice.env }) : alice.seal(fix.split(' '), { cwd: dir });
+      const r = fix.startsWith('printf') ? run('sh', ['-c', fix], { cwd: dir, env: alice.env }) : alice.seal(fix.split(' '), { cwd: dir });
       expect(r.status, `${c.fix}: ${r.stderr}`).toBe(0);
     }
     const after = doctor(alice, dir);
