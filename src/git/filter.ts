@@ -1,3 +1,5 @@
+import { statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Identity } from 'age-encryption';
 import { GitSealError } from '../errors.js';
 import { loadIdentities } from '../age/index.js';
@@ -29,6 +31,9 @@ interface PathSettings {
 export class SealFilter {
   private identitiesCache?: Promise<Identity[]>;
   private configCache?: GitSealConfig | null;
+  private configStamp?: string;
+  private objectsStamp?: string;
+  private resolvedGitDir?: string | null;
   private objects?: CatFileBatch;
   private cacheStore?: CleanCache | null;
   private unopened: string[] = [];
@@ -42,10 +47,30 @@ export class SealFilter {
 
   private cache(): CleanCache | null {
     if (this.cacheStore === undefined) {
-      const dir = this.gitDir ?? gitMaybe(['rev-parse', '--absolute-git-dir'], { cwd: this.root });
+      const dir = this.gitDirPath();
       this.cacheStore = dir ? new CleanCache(dir) : null;
     }
     return this.cacheStore;
+  }
+
+  private gitDirPath(): string | null {
+    this.resolvedGitDir ??= this.gitDir ?? gitMaybe(['rev-parse', '--absolute-git-dir'], { cwd: this.root });
+    return this.resolvedGitDir;
+  }
+
+  /**
+   * The object reader, restarted when the index changed: `git cat-file` reads the index once, and
+   * one filter process can outlive an index (a rebase checks out, then picks).
+   */
+  private reader(): CatFileBatch {
+    const dir = this.gitDirPath();
+    const stamp = fileStamp(process.env.GIT_INDEX_FILE ? resolve(this.root, process.env.GIT_INDEX_FILE) : dir ? join(dir, 'index') : '');
+    if (!this.objects || stamp !== this.objectsStamp) {
+      void this.objects?.close();
+      this.objects = new CatFileBatch({ cwd: this.root });
+      this.objectsStamp = stamp;
+    }
+    return this.objects;
   }
 
   private identities(): Promise<Identity[]> {
@@ -53,16 +78,24 @@ export class SealFilter {
     return this.identitiesCache;
   }
 
+  /**
+   * The work tree's config, read again when it changed: one process serves a whole rebase or
+   * checkout, during which git rewrites .gitseal.toml (after the files sorted before it).
+   */
   private config(): GitSealConfig | null {
-    if (this.configCache === undefined) this.configCache = loadConfigIfPresent(this.root);
+    const stamp = fileStamp(join(this.root, CONFIG_FILE));
+    if (this.configCache === undefined || stamp !== this.configStamp) {
+      this.configCache = loadConfigIfPresent(this.root);
+      this.configStamp = stamp;
+    }
     return this.configCache;
   }
 
   /** The version of `path` git already has: the index entry (or "ours" during a merge), else HEAD's. */
   private async previousVersion(path: string): Promise<CatFileObject | undefined> {
-    this.objects ??= new CatFileBatch({ cwd: this.root });
+    const objects = this.reader();
     for (const spec of [`:0:${path}`, `:2:${path}`, `HEAD:${path}`]) {
-      const obj = await this.objects.readObject(spec);
+      const obj = await objects.readObject(spec);
       if (obj) return obj;
     }
     return undefined;
@@ -227,6 +260,12 @@ export class SealFilter {
     this.cacheStore?.save();
     this.objects?.close();
   }
+}
+
+/** Identity of a file's current version (inode, size, times); '' when it is missing. */
+function fileStamp(path: string): string {
+  const st = path ? statSync(path, { bigint: true, throwIfNoEntry: false }) : undefined;
+  return st ? `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}` : '';
 }
 
 function tryParse(text: string, path: string): SealedFile | null {
