@@ -9,6 +9,7 @@ import { isSealedScalar, keyPathList, looksSealed, openWithKey, parseSealed, sea
 import { CONFIG_FILE, loadConfigIfPresent, plaintextKeyFilter, profileFor, type GitSealConfig, type Profile } from '../profiles/config.js';
 import { decodeText } from '../util/io.js';
 import { CatFileBatch, type CatFileObject } from './cat-file.js';
+import { isArchiveSmudge } from './archive.js';
 import { blobOid, CleanCache } from './clean-cache.js';
 import { gitMaybe } from './run.js';
 
@@ -34,6 +35,7 @@ export class SealFilter {
   private configStamp?: string;
   private objectsStamp?: string;
   private resolvedGitDir?: string | null;
+  private archiveOptIn?: boolean;
   private objects?: CatFileBatch;
   private cacheStore?: CleanCache | null;
   private unopened: string[] = [];
@@ -62,9 +64,20 @@ export class SealFilter {
    * The object reader, restarted when the index changed: `git cat-file` reads the index once, and
    * one filter process can outlive an index (a rebase checks out, then picks).
    */
-  private reader(): CatFileBatch {
+  private indexFile(): string | null {
+    if (process.env.GIT_INDEX_FILE) return resolve(this.root, process.env.GIT_INDEX_FILE);
     const dir = this.gitDirPath();
-    const stamp = fileStamp(process.env.GIT_INDEX_FILE ? resolve(this.root, process.env.GIT_INDEX_FILE) : dir ? join(dir, 'index') : '');
+    return dir ? join(dir, 'index') : null;
+  }
+
+  /** `git -c git-seal.archive=plaintext archive …` (or the local config) opts archives in to plaintext. */
+  private archivePlaintext(): boolean {
+    this.archiveOptIn ??= gitMaybe(['config', '--get', 'git-seal.archive'], { cwd: this.root })?.trim() === 'plaintext';
+    return this.archiveOptIn;
+  }
+
+  private reader(): CatFileBatch {
+    const stamp = fileStamp(this.indexFile() ?? '');
     if (!this.objects || stamp !== this.objectsStamp) {
       void this.objects?.close();
       this.objects = new CatFileBatch({ cwd: this.root });
@@ -175,9 +188,13 @@ export class SealFilter {
     );
   }
 
-  /** Repository to working tree: open when an identity can, else leave sealed (and say so once). */
-  async smudge(path: string, content: Buffer, blob?: string): Promise<Buffer> {
+  /**
+   * Repository to working tree: open when an identity can, else leave sealed (and say so once).
+   * `meta` is what the process protocol sent; `git archive` gets the sealed form (see archive.ts).
+   */
+  async smudge(path: string, content: Buffer, blob?: string, meta: Readonly<Record<string, string>> = {}): Promise<Buffer> {
     if (path === CONFIG_FILE) return content;
+    if (isArchiveSmudge(meta, this.indexFile()) && !this.archivePlaintext()) return content;
     let text: string;
     try {
       text = decodeText(content, path);
