@@ -89,7 +89,7 @@ async function expectRevoked(s: Setup, dir = s.dir): Promise<void> {
   }
 }
 
-describe('a merge cannot undo a recipient removal', () => {
+describe('a merge cannot undo a recipient removal', { timeout: 240_000 }, () => {
   it('git merge offboard on main', async () => {
     const s = await setup();
     s.alice.git(['merge', '-q', '--no-edit', 'offboard'], s.dir);
