@@ -134,6 +134,26 @@ describe('a merge cannot undo a recipient removal', { timeout: 240_000 }, () => 
     });
   }
 
+  it('a conflict on the rotated value is sealed without bob, in the object store and after it is resolved', async () => {
+    const s = await setup();
+    const { alice, bob, dir } = s;
+    writeFileSync(join(dir, FILE), readFileSync(join(dir, FILE), 'utf8').replace('pg-pass-correct-horse', 'main-side-password-4410'));
+    alice.git(['commit', '-q', '-am', 'main changes the password too'], dir);
+    alice.git(['merge', '--no-edit', 'offboard'], dir, { allowFail: true });
+    const work = readFileSync(join(dir, FILE), 'utf8');
+    expect(work).toMatch(/^<<<<<<< /m);
+    expect(work).toContain(NEW_PASSWORD);
+    const bobKeys = identitiesOf(bob);
+    for (const o of allObjectsOf(dir, alice.env)) {
+      const text = o.content.toString('utf8');
+      if (o.type === 'blob' && text.includes('[gitseal]')) expect((await tryOpen(text, bobKeys)) ?? '').not.toContain(NEW_PASSWORD);
+    }
+    writeFileSync(join(dir, FILE), SECRETS.replace('retries = 3', 'retries = 8').replace('pg-pass-correct-horse', NEW_PASSWORD));
+    alice.git(['add', FILE], dir);
+    alice.git(['commit', '-q', '--no-edit'], dir);
+    await expectRevoked(s);
+  });
+
   it('a clone without the key refuses to merge differently keyed versions, in one line, and stages nothing sealed to bob', async () => {
     const s = await setup();
     const carol = person('carol');
@@ -169,5 +189,16 @@ describe('a merge cannot undo a recipient removal', { timeout: 240_000 }, () => 
     expect(recipientsOf(staged)).toEqual([alice.recipient, carol.recipient].sort());
     expect(await canOpen(bob, staged)).toBe(false);
     expect(await canOpen(carol, staged)).toBe(true);
+  });
+});
+
+describe('mergeRecipients', () => {
+  it('keeps what both keep, adds what either adds, drops what either removes', async () => {
+    const { mergeRecipients } = await import('../../src/git/merge.js');
+    expect(mergeRecipients(['a', 'b'], ['a', 'b'], ['a'])).toEqual({ recipients: ['a'], removed: ['b'] });
+    expect(mergeRecipients(['a', 'b'], ['a', 'b', 'c'], ['a'])).toEqual({ recipients: ['a', 'c'], removed: ['b'] });
+    expect(mergeRecipients(['a', 'b'], ['a'], ['a', 'b', 'd'])).toEqual({ recipients: ['a', 'd'], removed: ['b'] });
+    expect(mergeRecipients([], ['a'], ['b'])).toEqual({ recipients: ['a', 'b'], removed: [] });
+    expect(mergeRecipients(['a'], ['a', 'c'], ['a', 'c'])).toEqual({ recipients: ['a', 'c'], removed: [] });
   });
 });
