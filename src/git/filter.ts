@@ -60,10 +60,7 @@ export class SealFilter {
     return this.resolvedGitDir;
   }
 
-  /**
-   * The object reader, restarted when the index changed: `git cat-file` reads the index once, and
-   * one filter process can outlive an index (a rebase checks out, then picks).
-   */
+  /** This work tree's index file. */
   private indexFile(): string | null {
     if (process.env.GIT_INDEX_FILE) return resolve(this.root, process.env.GIT_INDEX_FILE);
     const dir = this.gitDirPath();
@@ -76,6 +73,10 @@ export class SealFilter {
     return this.archiveOptIn;
   }
 
+  /**
+   * The object reader, restarted when the index changed: `git cat-file` reads the index once, and
+   * one filter process can outlive an index (a rebase checks out, then picks).
+   */
   private reader(): CatFileBatch {
     const stamp = fileStamp(this.indexFile() ?? '');
     if (!this.objects || stamp !== this.objectsStamp) {
