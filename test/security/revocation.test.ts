@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupTempDirs, tempDir } from '../helpers.js';
 import { person, repoWith, SECRETS, type Person } from '../e2e/team.js';
 import { allObjectsOf, identitiesOf, tryOpen } from './helpers.js';
@@ -90,14 +90,25 @@ async function expectRevoked(s: Setup, dir = s.dir): Promise<void> {
 }
 
 describe('a merge cannot undo a recipient removal', { timeout: 240_000 }, () => {
+  // One setup, copied for each test (a copy of the repository, .git included, behaves the same).
+  let template: Setup;
+  beforeAll(async () => {
+    template = await setup();
+  }, 240_000);
+  const fresh = async (): Promise<Setup> => {
+    const dir = join(tempDir('gitseal-repo-'), 'repo');
+    cpSync(template.dir, dir, { recursive: true });
+    return { ...template, dir };
+  };
+
   it('git merge offboard on main', async () => {
-    const s = await setup();
+    const s = await fresh();
     s.alice.git(['merge', '-q', '--no-edit', 'offboard'], s.dir);
     await expectRevoked(s);
   });
 
   it('git merge main on offboard', async () => {
-    const s = await setup();
+    const s = await fresh();
     s.alice.git(['checkout', '-q', 'offboard'], s.dir);
     s.oldKey = dataKeyOf(s.alice.git(['show', `main:${FILE}`], s.dir));
     s.alice.git(['merge', '-q', '--no-edit', 'main'], s.dir);
@@ -105,27 +116,27 @@ describe('a merge cannot undo a recipient removal', { timeout: 240_000 }, () => 
   });
 
   it('git rebase main (offboard replayed on main)', async () => {
-    const s = await setup();
+    const s = await fresh();
     s.alice.git(['checkout', '-q', 'offboard'], s.dir);
     s.alice.git(['rebase', '-q', 'main'], s.dir);
     await expectRevoked(s);
   });
 
   it('git rebase offboard (main replayed on offboard)', async () => {
-    const s = await setup();
+    const s = await fresh();
     s.alice.git(['rebase', '-q', 'offboard'], s.dir);
     await expectRevoked(s);
   });
 
   it('git cherry-pick of the offboarding commit', async () => {
-    const s = await setup();
+    const s = await fresh();
     s.alice.git(['cherry-pick', 'offboard'], s.dir);
     await expectRevoked(s);
   });
 
   for (const mode of ['--no-rebase', '--rebase']) {
     it(`git pull ${mode} of the offboarding branch into another clone`, async () => {
-      const s = await setup();
+      const s = await fresh();
       const mine = join(tempDir(), 'mine');
       s.alice.git(['clone', '-q', '-b', 'main', s.dir, mine], s.dir);
       ok(s.alice.seal(['install'], { cwd: mine }), 'install');
@@ -135,7 +146,7 @@ describe('a merge cannot undo a recipient removal', { timeout: 240_000 }, () => 
   }
 
   it('a conflict on the rotated value is sealed without bob, in the object store and after it is resolved', async () => {
-    const s = await setup();
+    const s = await fresh();
     const { alice, bob, dir } = s;
     writeFileSync(join(dir, FILE), readFileSync(join(dir, FILE), 'utf8').replace('pg-pass-correct-horse', 'main-side-password-4410'));
     alice.git(['commit', '-q', '-am', 'main changes the password too'], dir);
@@ -155,7 +166,7 @@ describe('a merge cannot undo a recipient removal', { timeout: 240_000 }, () => 
   });
 
   it('a clone without the key refuses to merge differently keyed versions, in one line, and stages nothing sealed to bob', async () => {
-    const s = await setup();
+    const s = await fresh();
     const carol = person('carol');
     const clone = join(tempDir(), 'carol');
     carol.git(['clone', '-q', '--no-single-branch', s.dir, clone], tempDir());
@@ -174,7 +185,7 @@ describe('a merge cannot undo a recipient removal', { timeout: 240_000 }, () => 
   });
 
   it('a config conflict stops the merge, and the secrets file merged meanwhile is not sealed to bob', async () => {
-    const s = await setup();
+    const s = await fresh();
     const { alice, bob, dir } = s;
     // main also edits the same config lines: add carol to dev.
     const carol = person('carol');
