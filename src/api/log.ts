@@ -32,6 +32,8 @@ export interface FileChange {
   recipientsRemoved: RecipientInfo[];
   /** A version could not be parsed; keys are then not compared. */
   error?: string;
+  /** For a merge commit: the parent this change is against, when it is not the first parent. */
+  against?: string;
 }
 
 export interface LogEntry {
@@ -40,6 +42,8 @@ export interface LogEntry {
   /** Author date, ISO 8601. */
   date: string;
   subject: string;
+  /** Parent commits (more than one for a merge). */
+  parents: string[];
   files: FileChange[];
 }
 
@@ -58,10 +62,12 @@ interface RawChange {
   newOid: string;
   status: string;
   path: string;
+  against?: string;
 }
 
 interface RawCommit {
   commit: string;
+  parents: string[];
   author: { name: string; email: string };
   date: string;
   subject: string;
@@ -69,22 +75,39 @@ interface RawCommit {
 }
 
 const NULL_OID = /^0+$/;
+const RAW_LINE = /^\n?:\d+ \d+ ([0-9a-f]+) ([0-9a-f]+) ([A-Z])\d*$/;
+const OID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 
-/** Parse `git log -z --raw --format=%x01%H%x00%an%x00%ae%x00%aI%x00%s`. */
+/**
+ * The header fields of LOG_FORMAT. None of them can hold a NUL, so with -z every commit is exactly
+ * this many NUL-terminated fields followed by its raw diff entries (a status field, then a path):
+ * nothing a commit message or author name holds can shift the parse.
+ */
+const LOG_FORMAT = '--format=%H%x00%P%x00%an%x00%ae%x00%aI%x00%s';
+const HEADER_FIELDS = 6;
+
+/** Parse `git log -z --raw LOG_FORMAT` (or `git diff-tree -z --raw` output, with no headers). */
 function parseRawLog(out: string): RawCommit[] {
+  const f = out.split('\0');
   const commits: RawCommit[] = [];
-  for (const chunk of out.split('\x01').slice(1)) {
-    const f = chunk.split('\0');
-    const c: RawCommit = { commit: f[0], author: { name: f[1], email: f[2] }, date: f[3], subject: f[4], changes: [] };
-    for (let i = 5; i + 1 < f.length; i++) {
-      const m = /^\s*:\d+ \d+ ([0-9a-f]+) ([0-9a-f]+) ([A-Z])\d*$/.exec(f[i]);
-      if (!m) continue;
-      c.changes.push({ oldOid: m[1], newOid: m[2], status: m[3], path: f[i + 1] });
-      i++;
-    }
+  let i = 0;
+  while (i + HEADER_FIELDS <= f.length) {
+    const [commit, parents, name, email, date, subject] = f.slice(i, i + HEADER_FIELDS);
+    if (!OID.test(commit)) throw new GitSealError(`cannot read git log output near ${JSON.stringify(commit.slice(0, 40))}`, 'report a bug');
+    i += HEADER_FIELDS;
+    const c: RawCommit = { commit, parents: parents ? parents.split(' ') : [], author: { name, email }, date, subject, changes: [] };
+    i = parseRawChanges(f, i, c.changes);
     commits.push(c);
   }
   return commits;
+}
+
+/** Read `:mode mode old new S` / path field pairs from index i on; returns the index after them. */
+function parseRawChanges(f: string[], i: number, into: RawChange[], against?: string): number {
+  for (let m; i + 1 < f.length && (m = RAW_LINE.exec(f[i])); i += 2) {
+    into.push({ oldOid: m[1], newOid: m[2], status: m[3], path: f[i + 1], ...(against ? { against } : {}) });
+  }
+  return i;
 }
 
 /** What a version of a file holds, as far as it can be told without a key. */
@@ -160,16 +183,27 @@ function loadConfigQuietly(root: string): GitSealConfig | null {
   }
 }
 
-/** The history of secrets files, newest commit first; merge commits are not diffed (as in git log). */
+/**
+ * The history of secrets files, newest commit first. Every commit that touched one is listed:
+ * `--full-history` keeps side branches whose change a merge dropped, and a merge commit shows its
+ * changes against every parent (the first parent's first, then the others' with `against`).
+ */
 export async function secretsLog(repo: Repo, opts: LogOptions = {}): Promise<LogEntry[]> {
   const config = loadConfigQuietly(repo.root);
-  const args = ['log', '--raw', '--no-abbrev', '--no-renames', '-z', '--format=%x01%H%x00%an%x00%ae%x00%aI%x00%s'];
+  const specs = pathspecs(repo, config, opts.paths);
+  const args = ['log', '--raw', '--no-abbrev', '--no-renames', '-z', '--full-history', '--diff-merges=first-parent', LOG_FORMAT];
   if (opts.since) args.push(`--since=${opts.since}`);
   if (opts.maxCount !== undefined) args.push(`--max-count=${opts.maxCount}`);
-  args.push('--', ...pathspecs(repo, config, opts.paths));
+  args.push('--', ...specs);
   const out = gitBuffer(args, { cwd: repo.root, allowFailure: true });
   if (out === null) return []; // no commits yet
   let commits = parseRawLog(out.toString('utf8'));
+  for (const c of commits) {
+    for (const parent of c.parents.slice(1)) {
+      const diff = gitBuffer(['diff-tree', '-r', '-z', '--raw', '--no-abbrev', '--no-renames', parent, c.commit, '--', ...specs], { cwd: repo.root });
+      parseRawChanges(diff?.toString('utf8').split('\0') ?? [], 0, c.changes, parent);
+    }
+  }
 
   if (!opts.paths?.length) {
     const all = [...new Set(commits.flatMap((c) => c.changes.map((ch) => ch.path)))];
@@ -204,6 +238,10 @@ export async function secretsLog(repo: Repo, opts: LogOptions = {}): Promise<Log
     author: c.author,
     date: c.date,
     subject: c.subject,
-    files: c.changes.map((ch) => compare(ch.path, ch.status === 'A' ? 'added' : ch.status === 'D' ? 'deleted' : 'modified', versionOf(ch.oldOid), versionOf(ch.newOid), config)),
+    parents: c.parents,
+    files: c.changes.map((ch) => {
+      const change = compare(ch.path, ch.status === 'A' ? 'added' : ch.status === 'D' ? 'deleted' : 'modified', versionOf(ch.oldOid), versionOf(ch.newOid), config);
+      return ch.against ? { ...change, against: ch.against } : change;
+    }),
   }));
 }

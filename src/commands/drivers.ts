@@ -54,15 +54,16 @@ export const mergeDriverCommand: CommandModule<GlobalArgs, MergeArgs> = {
       .positional('path', { type: 'string' }),
   handler: async (args) => {
     const path = args.path ?? args.ours;
-    let recipients: string[] | undefined;
+    // Only plaintext_keys come from the config: during a merge the work tree still holds ours'
+    // .gitseal.toml (git writes the merged one afterwards), so the recipients come from the three
+    // sealed versions instead (see mergeRecipients).
     let plaintextKeys;
     try {
       const config = loadConfigIfPresent(findRepo().root);
       const profile = config ? profileFor(config, path) : null;
-      recipients = profile?.recipients;
       plaintextKeys = plaintextKeyFilter(profile?.plaintextKeys ?? []);
     } catch {
-      /* merge with ours' recipients */
+      /* every value sealed */
     }
     const result = await mergeSealedFiles({
       base: readFileSync(args.base, 'utf8'),
@@ -71,10 +72,12 @@ export const mergeDriverCommand: CommandModule<GlobalArgs, MergeArgs> = {
       path,
       markerSize: args.markerSize,
       identities: await identityList(args),
-      recipients,
       plaintextKeys,
     });
     writeFileAtomic(args.ours, result.text);
+    if (result.refusal) {
+      process.stderr.write(`git-seal: ${result.refusal} (ask a key holder to merge it, or abort the merge)\n`);
+    }
     if (result.conflict) process.exitCode = 1;
   },
 };

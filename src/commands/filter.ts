@@ -12,7 +12,7 @@ async function serveFilter(identityFiles: string[] | undefined): Promise<void> {
   try {
     await runFilterProcess({
       clean: (req) => filter.clean(req.pathname, req.content),
-      smudge: (req) => filter.smudge(req.pathname, req.content, req.meta.blob),
+      smudge: (req) => filter.smudge(req.pathname, req.content, req.meta.blob, req.meta),
     });
   } finally {
     filter.close();

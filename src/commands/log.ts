@@ -14,8 +14,12 @@ interface Args extends GlobalArgs {
 
 const label = (r: RecipientInfo) => r.name ?? shortKey(r.key);
 
+/** Control characters (a commit message may hold any) shown as escapes, so one commit stays one line. */
+const printable = (s: string) => s.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+
 function describeFile(f: FileChange): string[] {
-  const lines = [`  ${f.status === 'added' ? 'A' : f.status === 'deleted' ? 'D' : 'M'} ${f.path}${f.sealed ? '' : ' (plaintext!)'}`];
+  const against = f.against ? ` (against ${f.against.slice(0, 10)})` : '';
+  const lines = [`  ${f.status === 'added' ? 'A' : f.status === 'deleted' ? 'D' : 'M'} ${printable(f.path)}${f.sealed ? '' : ' (plaintext!)'}${against}`];
   if (f.error) lines.push(`      ${f.error}`);
   const recipients = [...f.recipientsAdded.map((r) => `+${label(r)}`), ...f.recipientsRemoved.map((r) => `−${label(r)}`)].join(' ');
   if (f.rotated) lines.push(`      data key rotated${recipients ? ` (recipients ${recipients})` : ''}`);
@@ -29,7 +33,7 @@ function describeFile(f: FileChange): string[] {
 function renderText(entries: LogEntry[]): string {
   const out: string[] = [];
   for (const e of entries) {
-    out.push(`${e.commit.slice(0, 10)}  ${e.date.slice(0, 16).replace('T', ' ')}  ${e.author.name} <${e.author.email}>  ${e.subject}`);
+    out.push(`${e.commit.slice(0, 10)}  ${e.date.slice(0, 16).replace('T', ' ')}  ${printable(`${e.author.name} <${e.author.email}>  ${e.subject}`)}`);
     for (const f of e.files) out.push(...describeFile(f));
   }
   return out.length ? out.join('\n') + '\n' : '';

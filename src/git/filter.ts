@@ -1,3 +1,5 @@
+import { statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Identity } from 'age-encryption';
 import { GitSealError } from '../errors.js';
 import { loadIdentities } from '../age/index.js';
@@ -8,6 +10,7 @@ import { CONFIG_FILE, loadConfigIfPresent, plaintextKeyFilter, profileFor, type 
 import { scanToml } from '../toml/index.js';
 import { decodeText } from '../util/io.js';
 import { CatFileBatch, type CatFileObject } from './cat-file.js';
+import { isArchiveSmudge } from './archive.js';
 import { blobOid, CleanCache } from './clean-cache.js';
 import { gitMaybe } from './run.js';
 
@@ -30,6 +33,10 @@ interface PathSettings {
 export class SealFilter {
   private identitiesCache?: Promise<Identity[]>;
   private configCache?: GitSealConfig | null;
+  private configStamp?: string;
+  private objectsStamp?: string;
+  private resolvedGitDir?: string | null;
+  private archiveOptIn?: boolean;
   private objects?: CatFileBatch;
   private cacheStore?: CleanCache | null;
   private unopened: string[] = [];
@@ -43,10 +50,42 @@ export class SealFilter {
 
   private cache(): CleanCache | null {
     if (this.cacheStore === undefined) {
-      const dir = this.gitDir ?? gitMaybe(['rev-parse', '--absolute-git-dir'], { cwd: this.root });
+      const dir = this.gitDirPath();
       this.cacheStore = dir ? new CleanCache(dir) : null;
     }
     return this.cacheStore;
+  }
+
+  private gitDirPath(): string | null {
+    this.resolvedGitDir ??= this.gitDir ?? gitMaybe(['rev-parse', '--absolute-git-dir'], { cwd: this.root });
+    return this.resolvedGitDir;
+  }
+
+  /** This work tree's index file. */
+  private indexFile(): string | null {
+    if (process.env.GIT_INDEX_FILE) return resolve(this.root, process.env.GIT_INDEX_FILE);
+    const dir = this.gitDirPath();
+    return dir ? join(dir, 'index') : null;
+  }
+
+  /** `git -c git-seal.archive=plaintext archive …` (or the local config) opts archives in to plaintext. */
+  private archivePlaintext(): boolean {
+    this.archiveOptIn ??= gitMaybe(['config', '--get', 'git-seal.archive'], { cwd: this.root })?.trim() === 'plaintext';
+    return this.archiveOptIn;
+  }
+
+  /**
+   * The object reader, restarted when the index changed: `git cat-file` reads the index once, and
+   * one filter process can outlive an index (a rebase checks out, then picks).
+   */
+  private reader(): CatFileBatch {
+    const stamp = fileStamp(this.indexFile() ?? '');
+    if (!this.objects || stamp !== this.objectsStamp) {
+      void this.objects?.close();
+      this.objects = new CatFileBatch({ cwd: this.root });
+      this.objectsStamp = stamp;
+    }
+    return this.objects;
   }
 
   private identities(): Promise<Identity[]> {
@@ -54,18 +93,26 @@ export class SealFilter {
     return this.identitiesCache;
   }
 
+  /**
+   * The work tree's config, read again when it changed: one process serves a whole rebase or
+   * checkout, during which git rewrites .gitseal.toml (after the files sorted before it).
+   */
   private config(): GitSealConfig | null {
-    if (this.configCache === undefined) this.configCache = loadConfigIfPresent(this.root);
+    const stamp = fileStamp(join(this.root, CONFIG_FILE));
+    if (this.configCache === undefined || stamp !== this.configStamp) {
+      this.configCache = loadConfigIfPresent(this.root);
+      this.configStamp = stamp;
+    }
     return this.configCache;
   }
 
   /** The version of `path` git already has: the index entry (or "ours" during a merge), else HEAD's. */
   private async previousVersion(path: string): Promise<CatFileObject | undefined> {
-    this.objects ??= new CatFileBatch({ cwd: this.root });
+    const objects = this.reader();
     for (const spec of [`:0:${path}`, `:2:${path}`, `HEAD:${path}`]) {
       // cat-file --batch reads one name per line: a path with a line break is resolved to an oid first.
       const name = /[\n\r]/.test(spec) ? gitMaybe(['rev-parse', '--verify', '-q', spec], { cwd: this.root }) : spec;
-      const obj = name ? await this.objects.readObject(name) : null;
+      const obj = name ? await objects.readObject(name) : null;
       if (obj) return obj;
     }
     return undefined;
@@ -160,7 +207,7 @@ export class SealFilter {
 
   /** Whether git has the path as unmerged (stages 1-3, no stage 0). */
   private async unmerged(path: string): Promise<boolean> {
-    for (const stage of [2, 3]) if (await this.objects!.readObject(`:${stage}:${path}`).catch(() => null)) return true;
+    for (const stage of [2, 3]) if (await this.reader().readObject(`:${stage}:${path}`).catch(() => null)) return true;
     return false;
   }
 
@@ -183,9 +230,13 @@ export class SealFilter {
     throw new GitSealError(`cannot seal it: ${configError.message}`, configError.hint);
   }
 
-  /** Repository to working tree: open when an identity can, else leave sealed (and say so once). */
-  async smudge(path: string, content: Buffer, blob?: string): Promise<Buffer> {
+  /**
+   * Repository to working tree: open when an identity can, else leave sealed (and say so once).
+   * `meta` is what the process protocol sent; `git archive` gets the sealed form (see archive.ts).
+   */
+  async smudge(path: string, content: Buffer, blob?: string, meta: Readonly<Record<string, string>> = {}): Promise<Buffer> {
     if (path === CONFIG_FILE) return content;
+    if (isArchiveSmudge(meta, this.indexFile()) && !this.archivePlaintext()) return content;
     let text: string;
     try {
       text = decodeText(content, path);
@@ -279,6 +330,12 @@ function parsesAsToml(text: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Identity of a file's current version (inode, size, times); '' when it is missing. */
+function fileStamp(path: string): string {
+  const st = path ? statSync(path, { bigint: true, throwIfNoEntry: false }) : undefined;
+  return st ? `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}` : '';
 }
 
 function tryParse(text: string, path: string): SealedFile | null {

@@ -14,8 +14,6 @@ export interface MergeInput {
   path: string;
   markerSize?: number;
   identities: readonly Identity[];
-  /** Recipients for the merged file (the profile's); defaults to ours'. */
-  recipients?: readonly string[];
   plaintextKeys?: PlaintextKeyFilter;
 }
 
@@ -23,6 +21,24 @@ export interface MergeOutput {
   /** What git should store: always sealed when the inputs were (never plaintext). */
   text: string;
   conflict: boolean;
+  /**
+   * Why this merge cannot be done here (one line, with what to do); `text` then holds both sides
+   * between conflict markers, which clean refuses to stage, so no side is taken silently.
+   */
+  refusal?: string;
+}
+
+/**
+ * The three-way merge of recipient sets, as the merged profile has them: a recipient that either side
+ * removed (relative to the base) is out, one that either side added is in. Each side's file is sealed
+ * to its own profile's recipients (clean and rekey keep it so; `check` verifies it), so this is the
+ * merged profile even while git has not yet written the merged `.gitseal.toml` (during a merge the
+ * work tree still holds ours'), and even when that config conflicts.
+ */
+export function mergeRecipients(base: readonly string[], ours: readonly string[], theirs: readonly string[]): { recipients: string[]; removed: string[] } {
+  const removed = base.filter((r) => !ours.includes(r) || !theirs.includes(r));
+  const recipients = [...new Set([...ours, ...theirs])].filter((r) => !removed.includes(r)).sort();
+  return { recipients, removed: [...new Set(removed)].sort() };
 }
 
 /** Split a document into the text around its values and the value tokens; null if it is not TOML. */
@@ -95,10 +111,23 @@ export function mergeLines(base: string, ours: string, theirs: string, markerSiz
   return { text, conflict };
 }
 
-/** Seal a conflicted plaintext whole, under ours' data key, so no plaintext reaches the object store. */
-function sealConflict(plaintext: string, ours: SealedFile, dataKey: Uint8Array): string {
+/**
+ * Seal a conflicted plaintext whole, so no plaintext reaches the object store: for the merged
+ * recipients, under ours' data key, or a fresh one when a recipient was removed.
+ */
+async function sealConflict(plaintext: string, ours: SealedFile, oursKey: Uint8Array, recipients: string[], fresh: boolean): Promise<string> {
+  const sameSet = recipients.length === ours.meta.recipients.length && recipients.every((r) => ours.meta.recipients.includes(r));
+  const dataKey = fresh ? new Uint8Array(randomBytes(32)) : oursKey;
+  const armor = !fresh && sameSet ? ours.meta.dataKey : await wrapDataKey(dataKey, recipients);
   const token = encryptValue(deriveValueKeys(dataKey), [META_TABLE, 'conflict'], plaintext);
-  return assembleSealed('', { ...ours.meta, finalNewline: true, conflict: token }, ours.doc.eol);
+  return assembleSealed('', { ...ours.meta, recipients, dataKey: armor, finalNewline: true, conflict: token }, ours.doc.eol);
+}
+
+/** Both sides whole between conflict markers: not TOML, so clean refuses to stage it as it is. */
+function bothSides(ours: string, theirs: string, markerSize = 7, path = ''): string {
+  const eol = ours.includes('\r\n') ? '\r\n' : '\n';
+  const end = (t: string) => (t === '' || t.endsWith('\n') ? t : t + eol);
+  return `${'<'.repeat(markerSize)} ours${path ? ` (${path})` : ''}${eol}${end(ours)}${'='.repeat(markerSize)}${eol}${end(theirs)}${'>'.repeat(markerSize)} theirs${eol}`;
 }
 
 /**
@@ -107,7 +136,10 @@ function sealConflict(plaintext: string, ours: SealedFile, dataKey: Uint8Array):
  */
 export async function sealConflictedCopy(plaintext: string, ours: SealedFile | null, identities: readonly Identity[], recipients: readonly string[], path: string): Promise<string> {
   const oursKey = ours && ours.meta.conflict === undefined ? await unwrapFileDataKey(ours, identities, path) : null;
-  if (ours && oursKey) return sealConflict(plaintext, ours, oursKey);
+  if (ours && oursKey) {
+    const merged = [...new Set(recipients)].sort();
+    return sealConflict(plaintext, ours, oursKey, merged, ours.meta.recipients.some((r) => !merged.includes(r)));
+  }
   const dataKey = new Uint8Array(randomBytes(32));
   const sorted = [...new Set(recipients)].sort();
   const token = encryptValue(deriveValueKeys(dataKey), [META_TABLE, 'conflict'], plaintext);
@@ -117,9 +149,13 @@ export async function sealConflictedCopy(plaintext: string, ours: SealedFile | n
 
 /**
  * Merge three versions of a sealed file. Without keys, values merge on their stable ciphertexts when
- * all three share a data key; with keys, the plaintexts merge (value by value, else line by line) and
- * the result is sealed again. An unresolved conflict is sealed whole: the working tree shows the
- * plaintext with conflict markers, the object store only ever sees ciphertext.
+ * that takes each value from one side (a side that replaced the data key re-sealed every value, so its
+ * values are never mixed with the other side's); with keys, the plaintexts merge (value by value, else
+ * line by line) and the result is sealed to the merged recipients (see mergeRecipients), under a fresh
+ * data key when either side removed a recipient. An unresolved conflict is sealed whole the same way:
+ * the working tree shows the plaintext with conflict markers, the object store only ever sees
+ * ciphertext. Without a key for all three versions, sides sealed with different data keys (or to
+ * different recipients) are refused: merging them needs a key holder.
  */
 export async function mergeSealedFiles(input: MergeInput): Promise<MergeOutput> {
   const { base, ours, theirs, path } = input;
@@ -135,6 +171,7 @@ export async function mergeSealedFiles(input: MergeInput): Promise<MergeOutput> 
   };
   const [so, sa, sb] = [parse(base), parse(ours), parse(theirs)];
   if (sa && sb && sa.meta.conflict === undefined && sb.meta.conflict === undefined) {
+    const { recipients, removed } = mergeRecipients(so?.meta.recipients ?? [], sa.meta.recipients, sb.meta.recipients);
     const open = async (s: SealedFile | null, raw: string) => {
       if (!s) return raw.trim() === '' ? { plain: '', key: null } : null; // a missing base is empty
       const key = await unwrapFileDataKey(s, input.identities, path);
@@ -144,17 +181,32 @@ export async function mergeSealedFiles(input: MergeInput): Promise<MergeOutput> 
     if (po && pa && pb && pa.key) {
       const merged = mergeValues(po.plain, pa.plain, pb.plain);
       const result = merged !== null ? { text: merged, conflict: false } : mergeLines(po.plain, pa.plain, pb.plain, input.markerSize, path);
-      if (result.conflict) return { text: sealConflict(result.text, sa, pa.key), conflict: true };
+      if (result.conflict) return { text: await sealConflict(result.text, sa, pa.key, recipients, removed.length > 0), conflict: true };
+      if (recipients.length === 0) {
+        return { text: bothSides(ours, theirs, input.markerSize, path), conflict: true, refusal: `${path}: the merge leaves this file with no recipients` };
+      }
       const sealed = await seal(result.text, {
-        recipients: input.recipients ?? sa.meta.recipients,
+        recipients,
         identities: input.identities,
-        previous: { sealed: sa, dataKey: pa.key },
+        // A removed recipient may hold ours' data key: then the result gets a fresh one.
+        previous: removed.length ? undefined : { sealed: sa, dataKey: pa.key },
         plaintextKeys: input.plaintextKeys,
         file: path,
       });
       return { text: sealed.text, conflict: false };
     }
+    const versions = so ? [so, sa, sb] : [sa, sb];
+    const oneKey = versions.every((v) => v.meta.dataKey === sa.meta.dataKey && v.meta.recipients.join() === sa.meta.recipients.join());
+    if (!oneKey) {
+      return {
+        text: bothSides(ours, theirs, input.markerSize, path),
+        conflict: true,
+        refusal:
+          `${path}: both sides changed it and ${removed.length ? 'a recipient was removed' : 'its recipients or data key changed'} on one side; ` +
+          `merging it needs a key that opens all three versions (recipients: ${recipients.join(', ') || 'none'})`,
+      };
+    }
   }
-  // No key for all three versions: merge the sealed text by lines, as git would.
+  // One data key for all three versions, or not sealed: merge the text by lines, as git would.
   return mergeLines(base, ours, theirs, input.markerSize, path);
 }

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSealed } from '../../src/format/seal.js';
-import { BIN, cleanupTempDirs, run } from '../helpers.js';
+import { BIN, cleanupTempDirs, compileModule, ROOT, run, tempDir } from '../helpers.js';
 import { person, repoWith, type Person } from '../e2e/team.js';
 import { clone, commitAll, openAs, PROD, seal } from './helpers.js';
 
@@ -20,14 +20,52 @@ async function gitRetry(p: Person, args: string[], cwd: string): Promise<void> {
   throw new Error(`git ${args.join(' ')} keeps failing`);
 }
 
-function runRekey(dir: string, env: NodeJS.ProcessEnv, killAfterMs: number | null): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+/**
+ * A rekey that kills itself (SIGKILL) at an exact point: just before its `killAtRename`-th rename
+ * (the atomic write of a file: temp file written, target not yet replaced), or right after its
+ * `killAfterFiles`-th file (every work-tree file written, the index not yet staged). Deterministic,
+ * unlike a kill after a measured delay; 0 means no kill.
+ */
+const KILLER = `
+import { createRequire, syncBuiltinESMExports } from 'node:module';
+const require = createRequire(import.meta.url);
+const fs = require('node:fs');
+const killAtRename = Number(process.env.KILL_AT_RENAME);
+const killAfterFiles = Number(process.env.KILL_AFTER_FILES);
+let renames = 0;
+const rename = fs.renameSync;
+fs.renameSync = function (...args) {
+  if (++renames === killAtRename) process.kill(process.pid, 'SIGKILL');
+  return rename.apply(this, args);
+};
+syncBuiltinESMExports();
+const out = process.env.REKEY_OUT;
+const { rekey } = await import(out + '/api/rekey.js');
+const { findRepo } = await import(out + '/git/repo.js');
+const { loadIdentities } = await import(out + '/age/index.js');
+const { identities } = await loadIdentities({ identityFiles: [], env: process.env });
+await rekey(findRepo(), { identities, onFile: (done) => { if (done === killAfterFiles) process.kill(process.pid, 'SIGKILL'); } });
+`;
+
+let killer = '';
+let compiled = '';
+
+interface KillPoint {
+  atRename?: number;
+  afterFiles?: number;
+}
+
+function runRekey(dir: string, env: NodeJS.ProcessEnv, kill: KillPoint | null): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, 'rekey', '--quiet'], { cwd: dir, env, stdio: 'ignore' });
-    const timer = killAfterMs === null ? null : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-    child.on('exit', (code, signal) => {
-      if (timer) clearTimeout(timer);
-      resolve({ code, signal });
-    });
+    const child =
+      kill === null
+        ? spawn(process.execPath, [BIN, 'rekey', '--quiet'], { cwd: dir, env, stdio: 'ignore' })
+        : spawn(process.execPath, [killer], {
+            cwd: dir,
+            env: { ...env, REKEY_OUT: compiled, KILL_AT_RENAME: String(kill.atRename ?? 0), KILL_AFTER_FILES: String(kill.afterFiles ?? 0) },
+            stdio: 'ignore',
+          });
+    child.on('exit', (code, signal) => resolve({ code, signal }));
   });
 }
 
@@ -37,6 +75,14 @@ function workFiles(dir: string): string[] {
 
 describe('a rekey killed at any point', () => {
   afterAll(cleanupTempDirs);
+  beforeAll(() => {
+    const out = tempDir('gitseal-rekey-dist-');
+    compileModule('api/rekey.ts', out); // with git/repo.js and age/index.js, which it imports
+    symlinkSync(join(ROOT, 'node_modules'), join(out, 'node_modules')); // for picomatch, age-encryption, …
+    compiled = out;
+    killer = join(out, 'killer.mjs');
+    writeFileSync(killer, KILLER);
+  }, 240_000);
 
   it('leaves every file (on disk and in the index) fully old or fully new, and openable', async () => {
     const alice = person('alice');
@@ -83,27 +129,31 @@ describe('a rekey killed at any point', () => {
       for (const f of workFiles(dir)) expect(readFileSync(join(dir, f), 'utf8'), f).not.toMatch(/sk_live_prod_\d+_51Hx|pg-prod-correct-horse/);
     };
 
-    const t0 = Date.now();
     const full = await runRekey(dir, alice.env, null);
     expect(full.code).toBe(0);
-    const duration = Date.now() - t0;
     await verify();
     expect(sawNew).toBe(2 * N);
 
-    // Kill at spread-out moments of a run, most of them past start-up (timing only samples kill points;
-    // nothing asserts on time).
-    const kills = 16;
-    for (let k = 1; k <= kills; k++) {
+    // Kill just before the first, a middle and the last file's rename, at points in between, and
+    // after every file is written but before the index is staged.
+    const points: KillPoint[] = [1, 2, 7, 14, 20, 27, 33, N].map((atRename) => ({ atRename }));
+    points.push({ afterFiles: N });
+    for (const point of points) {
       await reset();
-      const r = await runRekey(dir, alice.env, Math.round(duration * (0.3 + (0.75 * k) / kills)));
-      expect(r.signal === 'SIGKILL' || r.code === 0).toBe(true);
+      sawOld = 0;
+      sawNew = 0;
+      const r = await runRekey(dir, alice.env, point);
+      expect(r.signal, JSON.stringify(point)).toBe('SIGKILL');
       await verify();
+      // Files renamed before the kill are new on disk, the others old; the index is never staged.
+      const newOnDisk = point.atRename !== undefined ? point.atRename - 1 : N;
+      expect(sawNew, JSON.stringify(point)).toBe(newOnDisk);
+      expect(sawOld, JSON.stringify(point)).toBe(2 * N - newOnDisk);
     }
-    expect(sawOld).toBeGreaterThan(0);
 
     // After a kill, running rekey again finishes the job, with the same version on disk and staged.
     await reset();
-    await runRekey(dir, alice.env, Math.round(duration / 2));
+    expect((await runRekey(dir, alice.env, { atRename: N / 2 })).signal).toBe('SIGKILL');
     expect((await runRekey(dir, alice.env, null)).code).toBe(0);
     sawNew = 0;
     await verify();
