@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Identity } from 'age-encryption';
 import { diff3Merge } from 'node-diff3';
 import { wrapDataKey } from '../age/index.js';
+import { GitSealError } from '../errors.js';
 import { encryptValue, deriveValueKeys, FORMAT_VERSION } from '../crypto/value.js';
 import { assembleSealed, META_TABLE } from '../format/meta.js';
 import { openWithKey, parseSealed, seal, unwrapFileDataKey, type SealedFile, type PlaintextKeyFilter } from '../format/seal.js';
@@ -139,6 +140,10 @@ export async function sealConflictedCopy(plaintext: string, ours: SealedFile | n
   if (ours && oursKey) {
     const merged = [...new Set(recipients)].sort();
     return sealConflict(plaintext, ours, oursKey, merged, ours.meta.recipients.some((r) => !merged.includes(r)));
+  }
+  if (ours) {
+    // A clone without the key holds sealed sides between markers: staging them would commit an unresolved merge.
+    throw new GitSealError(`${path}: is still conflicted, and this clone cannot open it to resolve it`, `ask a recipient of ${path} to merge it, or run git merge --abort`);
   }
   const dataKey = new Uint8Array(randomBytes(32));
   const sorted = [...new Set(recipients)].sort();
