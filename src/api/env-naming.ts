@@ -1,6 +1,7 @@
 import { GitSealError } from '../errors.js';
 import { formatKeyPath } from '../format/keypath.js';
 import { decodeScalar, type PathSegment, type ScalarSpan, type TomlDocument } from '../toml/index.js';
+import { dangerousEnvName } from './env-guard.js';
 
 /**
  * Secrets as environment variables.
@@ -10,9 +11,26 @@ import { decodeScalar, type PathSegment, type ScalarSpan, type TomlDocument } fr
  * Values: strings as they are; integers in decimal; floats and booleans as their TOML text;
  * date-times as written; arrays (also arrays of tables) and inline tables as one JSON variable,
  * which dlt parses for list and dict settings.
+ *
+ * `streamlit`, as Streamlit's st.secrets sets os.environ: only root-level keys whose value is a
+ * string, an integer or a float, under the key's own name (case kept), valued as Python's str();
+ * tables, arrays, booleans and date-times are not exported (Streamlit reads them from the file).
  */
-export type EnvNaming = 'dlt' | 'plain';
-export const ENV_NAMINGS: readonly EnvNaming[] = ['dlt', 'plain'];
+export type EnvNaming = 'dlt' | 'plain' | 'streamlit';
+export const ENV_NAMINGS: readonly EnvNaming[] = ['dlt', 'plain', 'streamlit'];
+
+export interface EnvOptions {
+  naming: EnvNaming;
+  file: string;
+  /** Whether the value at a path is sealed in the file (default: every value). */
+  sealedKeys?: (path: PathSegment[]) => boolean;
+  /** Names a loader or interpreter reads that the config explicitly allows (exec.allow_env). */
+  allowEnv?: ReadonlySet<string>;
+  /** Where to put the key paths a naming does not export (streamlit). */
+  skipped?: string[];
+  /** The config key that allows a name, for the refusal's hint. */
+  allowHint?: string;
+}
 
 export interface EnvSecret {
   name: string;
@@ -57,15 +75,70 @@ function toJson(node: Map<PathSegment, unknown> | string): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(String(k))}:${toJson(v as Map<PathSegment, unknown> | string)}`).join(',')}}`;
 }
 
-function envName(path: readonly PathSegment[], naming: EnvNaming, file: string): string {
-  const name = path.map(String).join(naming === 'dlt' ? '__' : '_').toUpperCase();
-  if (!ENV_NAME.test(name)) {
+/** Python's str() of a float, as Streamlit exports it: shortest round-trip digits, `1000.0`, `1e+16`. */
+export function pythonFloat(f: number): string {
+  if (Number.isNaN(f)) return 'nan';
+  if (!Number.isFinite(f)) return f > 0 ? 'inf' : '-inf';
+  if (f === 0) return Object.is(f, -0) ? '-0.0' : '0.0';
+  const [mantissa, expText] = f.toExponential().split('e');
+  const exp = Number(expText);
+  const sign = mantissa.startsWith('-') ? '-' : '';
+  const digits = mantissa.replace(/^-/, '').replace('.', '');
+  if (exp < -4 || exp >= 16) {
+    const m = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
+    return `${sign}${m}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
+  }
+  if (exp < 0) return `${sign}0.${'0'.repeat(-exp - 1)}${digits}`;
+  const int = digits.slice(0, exp + 1).padEnd(exp + 1, '0');
+  const frac = digits.slice(exp + 1);
+  return `${sign}${int}.${frac || '0'}`;
+}
+
+const STREAMLIT_NAME = /^[^=\0]+$/;
+
+function envName(path: readonly PathSegment[], opts: EnvOptions): string {
+  const naming = opts.naming;
+  const name = naming === 'streamlit' ? String(path[0]) : path.map(String).join(naming === 'dlt' ? '__' : '_').toUpperCase();
+  if (!(naming === 'streamlit' ? STREAMLIT_NAME : ENV_NAME).test(name)) {
     throw new GitSealError(
-      `${file}: key '${formatKeyPath(path)}' gives '${name}', which is not a valid environment variable name`,
-      'use only letters, digits and _ in table and key names, or read the file instead of using exec',
+      `${opts.file}: key '${formatKeyPath(path)}' gives '${name}', which is not a valid environment variable name`,
+      naming === 'streamlit' ? 'rename the key: no = in it' : 'use only letters, digits and _ in table and key names, or read the file instead of using exec',
+    );
+  }
+  const danger = opts.allowEnv?.has(name) ? null : dangerousEnvName(name);
+  if (danger) {
+    throw new GitSealError(
+      `${opts.file}: key '${formatKeyPath(path)}' would set ${name}, and ${danger}: exec never takes such variables from a secrets file`,
+      `rename the key; if the value really is meant for ${name}, allow it with ${opts.allowHint ?? 'exec.allow_env'} = ["${name}"] in .gitseal.toml`,
     );
   }
   return name;
+}
+
+function checkValue(value: string, path: readonly PathSegment[], file: string): string {
+  if (value.includes('\0')) {
+    throw new GitSealError(`${file}: key '${formatKeyPath(path)}' holds a NUL character, which an environment variable cannot carry`, 'remove it, or pass the file to the command with exec --as-file');
+  }
+  return value;
+}
+
+/** Streamlit exports root-level strings and numbers under their own names. */
+function streamlitEnv(text: string, doc: TomlDocument, opts: EnvOptions): EnvSecret[] {
+  const out: EnvSecret[] = [];
+  const seen = new Set<string>();
+  for (const s of doc.scalars) {
+    const root = s.path[0];
+    if (s.path.length === 1 && (s.kind === 'string' || s.kind === 'integer' || s.kind === 'float')) {
+      const raw = text.slice(s.start, s.end);
+      const v = decodeScalar(raw, s.kind).value;
+      const value = s.kind === 'float' ? pythonFloat(v as number) : String(v);
+      out.push({ name: envName(s.path, opts), value: checkValue(value, s.path, opts.file), key: formatKeyPath(s.path), sealed: opts.sealedKeys?.(s.path) ?? true, strings: s.kind === 'string' ? [value] : [] });
+    } else if (!seen.has(String(root))) {
+      seen.add(String(root));
+      opts.skipped?.push(formatKeyPath([root]));
+    }
+  }
+  return out;
 }
 
 /** Where a scalar's variable is rooted: at the first array, else at the inline table holding it, else itself. */
@@ -76,8 +149,11 @@ function rootOf(s: ScalarSpan, entryPath: readonly PathSegment[] | undefined): P
   return s.path.slice(0, len);
 }
 
-/** The environment variables for one plaintext TOML document. */
-export function envFromToml(text: string, doc: TomlDocument, opts: { naming: EnvNaming; file: string; sealedKeys?: (path: PathSegment[]) => boolean }): EnvSecret[] {
+const pathId = (path: readonly PathSegment[]) => JSON.stringify(path);
+
+/** The environment variables for one plaintext TOML document, in time linear in its size. */
+export function envFromToml(text: string, doc: TomlDocument, opts: EnvOptions): EnvSecret[] {
+  if (opts.naming === 'streamlit') return streamlitEnv(text, doc, opts);
   const groups = new Map<string, { root: PathSegment[]; scalars: ScalarSpan[]; empty?: string }>();
   let e = 0;
   for (const s of doc.scalars) {
@@ -85,22 +161,27 @@ export function envFromToml(text: string, doc: TomlDocument, opts: { naming: Env
     const entry = doc.entries[e];
     const inside = entry && entry.valueStart <= s.start && s.end <= entry.valueEnd ? entry.path : undefined;
     const root = rootOf(s, inside);
-    const id = JSON.stringify(root);
+    const id = pathId(root);
     let g = groups.get(id);
     if (!g) groups.set(id, (g = { root, scalars: [] }));
     g.scalars.push(s);
   }
-  // Empty arrays and inline tables hold no scalars but are still values.
+  // Empty arrays and inline tables hold no scalars but are still values, unless they sit inside
+  // another variable's value (an array of tables), which then leaves them out.
+  let next = 0;
   for (const entry of doc.entries) {
+    while (next < doc.scalars.length && doc.scalars[next].start < entry.valueStart) next++;
     const open = text[entry.valueStart];
-    if ((open === '[' || open === '{') && ![...groups.values()].some((g) => isPrefix(entry.path, g.root) || isPrefix(g.root, entry.path))) {
-      groups.set(JSON.stringify(entry.path), { root: entry.path, scalars: [], empty: open === '[' ? '[]' : '{}' });
-    }
+    if (open !== '[' && open !== '{') continue;
+    if (next < doc.scalars.length && doc.scalars[next].start < entry.valueEnd) continue; // holds scalars
+    const arrayAt = entry.path.findIndex((seg) => typeof seg === 'number');
+    if (arrayAt >= 0 && groups.has(pathId(entry.path.slice(0, arrayAt)))) continue;
+    groups.set(pathId(entry.path), { root: entry.path, scalars: [], empty: open === '[' ? '[]' : '{}' });
   }
 
   const out: EnvSecret[] = [];
   for (const { root, scalars, empty } of groups.values()) {
-    const name = envName(root, opts.naming, opts.file);
+    const name = envName(root, opts);
     const sealed = scalars.some((s) => opts.sealedKeys?.(s.path) ?? true);
     const strings = scalars.filter((s) => s.kind === 'string').map((s) => decodeScalar(text.slice(s.start, s.end), 'string').value as string);
     const simple = scalars.length === 1 && scalars[0].path.length === root.length;
@@ -120,11 +201,7 @@ export function envFromToml(text: string, doc: TomlDocument, opts: { naming: Env
       }
       value = toJson(tree);
     }
-    out.push({ name, value, key: formatKeyPath(root), sealed, strings });
+    out.push({ name, value: checkValue(value, root, opts.file), key: formatKeyPath(root), sealed, strings });
   }
   return out;
-}
-
-function isPrefix(prefix: readonly PathSegment[], path: readonly PathSegment[]): boolean {
-  return prefix.length <= path.length && prefix.every((s, i) => s === path[i]);
 }

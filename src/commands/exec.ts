@@ -1,30 +1,32 @@
 import type { CommandModule } from 'yargs';
 import { GitSealError } from '../errors.js';
 import { loadIdentities } from '../age/index.js';
-import { childEnv, collectSecrets, githubMasks, runCommand } from '../api/exec.js';
+import { childEnv, collectSecrets, runCommand, runWithFile, writeMasks } from '../api/exec.js';
 import { ENV_NAMINGS, type EnvNaming } from '../api/env-naming.js';
 import { info, toList, type GlobalArgs } from './common.js';
 
 export interface ExecArgs extends GlobalArgs {
   profile?: string;
   file?: string[];
-  'env-naming'?: EnvNaming;
+  naming?: EnvNaming;
   override?: boolean;
+  'as-file'?: boolean;
   command?: string[];
   /** Everything after `--`. */
   '--'?: string[];
 }
 
-/** Decrypt, print the GitHub Actions masks, run the command; returns its exit code. */
+/** Decrypt, hand the GitHub Actions runner its masks, run the command; returns its exit code. */
 export async function runExec(args: ExecArgs): Promise<number> {
   const [cmd, ...rest] = [...(args.command ?? []), ...(args['--'] ?? [])].map(String);
   if (!cmd) throw new GitSealError('exec needs a command to run', 'git-seal exec --profile P -- CMD [ARGS...]', 2);
   const { identities } = await loadIdentities({ identityFiles: args.identity ?? [], env: process.env });
-  const collected = await collectSecrets({ profile: args.profile, files: args.file, naming: args['env-naming'] ?? 'dlt', identities });
+  const collected = await collectSecrets({ profile: args.profile, files: args.file, naming: args.naming, asFile: args['as-file'], identities });
   for (const w of collected.warnings) info(args, `git-seal: ${w}`);
+  if (process.env.GITHUB_ACTIONS === 'true') await writeMasks(collected.masks);
+  if (collected.file) return runWithFile(cmd, rest, process.env, collected.file, (w) => info(args, w));
   const { env, kept } = childEnv(process.env, collected.secrets, args.override ?? false);
   if (kept.length) info(args, `git-seal: kept ${kept.length} variable(s) already set in the environment (--override replaces them): ${kept.join(', ')}`);
-  if (process.env.GITHUB_ACTIONS === 'true') process.stdout.write(githubMasks(collected.secrets));
   return runCommand(cmd, rest, env);
 }
 
@@ -54,11 +56,12 @@ export function parseExecArgv(argv: readonly string[]): ExecArgs | null {
       if ((v = value()) === null) return null;
       const key = flag === '-f' || flag === '--file' ? 'file' : 'identity';
       args[key] = [...(args[key] ?? []), v];
-    } else if (flag === '--env-naming') {
-      if ((v = value()) !== 'dlt' && v !== 'plain') return null;
-      args['env-naming'] = v;
+    } else if (flag === '--naming' || flag === '--env-naming') {
+      if (args.naming !== undefined || (v = value()) === null || !ENV_NAMINGS.includes(v as EnvNaming)) return null;
+      args.naming = v as EnvNaming;
     } else if (flagOnly && (flag === '-q' || flag === '--quiet')) args.quiet = true;
     else if (flagOnly && flag === '--override') args.override = true;
+    else if (flagOnly && flag === '--as-file') args['as-file'] = true;
     else if (flagOnly && flag === '--debug') args.debug = true;
     else return null;
   }
@@ -83,15 +86,22 @@ export const execCommand: CommandModule<GlobalArgs, ExecArgs> = {
   builder: (y) =>
     y
       .parserConfiguration({ 'populate--': true })
-      .usage('$0 exec (--profile P | --file F...) [--env-naming dlt|plain] [--override] -- CMD [ARGS...]')
+      .usage('$0 exec (--profile P | --file F...) [--naming dlt|plain|streamlit] [--override] [--as-file] -- CMD [ARGS...]')
       .positional('command', { type: 'string', array: true, describe: 'the command and its arguments, after --' })
       .option('profile', { alias: 'p', type: 'string', describe: 'every tracked sealed file of this profile' })
       .option('file', { alias: 'f', type: 'string', describe: 'a sealed file (repeatable)', coerce: toList })
-      .option('env-naming', { choices: ENV_NAMINGS, default: 'dlt' as EnvNaming, describe: "dlt: SOURCES__STRIPE__API_KEY (dlt's convention); plain: SOURCES_STRIPE_API_KEY" })
+      .option('naming', {
+        alias: 'env-naming',
+        choices: ENV_NAMINGS,
+        describe: "dlt: SOURCES__STRIPE__API_KEY (dlt's convention, the default); plain: SOURCES_STRIPE_API_KEY; streamlit: root-level keys under their own names, as st.secrets sets them. Default: the profile's exec.naming, else dlt",
+      })
       .option('override', { type: 'boolean', describe: 'replace variables that are already set (by default they win)' })
+      .option('as-file', { type: 'boolean', describe: 'instead of variables, write the decrypted file to a private temporary file (tmpfs), pass its path as {} in the arguments and in GITSEAL_SECRETS_FILE, remove it when the command ends' })
       .conflicts('profile', 'file')
+      .conflicts('as-file', 'override')
       .example('$0 exec --profile prod -- python pipeline.py', 'run a dlt pipeline with the prod secrets')
-      .example('$0 exec -f .streamlit/secrets.toml --env-naming plain -- env', 'show the plain variable names'),
+      .example('$0 exec -f .streamlit/secrets.toml --naming streamlit -- streamlit run app.py', "the variables Streamlit's st.secrets would set")
+      .example('$0 exec -f .dlt/prod.secrets.toml --as-file -- tool --config {}', 'a tool that only reads files'),
   handler: async (args) => {
     process.exitCode = await runExec(args);
   },

@@ -7,6 +7,7 @@ import { gitPatterns, PatternError, patternMatcher } from '../git/wildmatch.js';
 import { decodeText } from '../util/io.js';
 import { toObject, type TomlPlain } from '../toml/to-object.js';
 import type { PathSegment } from '../toml/index.js';
+import { ENV_NAMINGS, type EnvNaming } from '../api/env-naming.js';
 
 export const CONFIG_FILE = '.gitseal.toml';
 
@@ -24,6 +25,13 @@ export interface Profile {
   recipients: string[];
   /** Key patterns whose values stay plaintext (the profile's plus the global ones). */
   plaintextKeys: string[];
+  /** `[profiles.NAME.exec]`: how exec names the variables, and loader/interpreter names it may set. */
+  exec: ExecSettings;
+}
+
+export interface ExecSettings {
+  naming?: EnvNaming;
+  allowEnv: string[];
 }
 
 export interface GitSealConfig {
@@ -46,6 +54,16 @@ function stringList(v: TomlPlain | undefined, where: string, file: string): stri
   return v as string[];
 }
 
+function execSettings(v: TomlPlain | undefined, where: string, file: string): ExecSettings {
+  if (v === undefined) return { allowEnv: [] };
+  if (typeof v !== 'object' || Array.isArray(v)) throw configError(file, `${where} must be a table`);
+  const { naming, allow_env, ...rest } = v;
+  const unknown = Object.keys(rest)[0];
+  if (unknown !== undefined) throw configError(file, `${where}.${unknown} is not a setting (naming, allow_env)`);
+  if (naming !== undefined && !ENV_NAMINGS.includes(naming as EnvNaming)) throw configError(file, `${where}.naming must be one of ${ENV_NAMINGS.map((n) => `"${n}"`).join(', ')}`);
+  return { naming: naming as EnvNaming | undefined, allowEnv: stringList(allow_env, `${where}.allow_env`, file) };
+}
+
 /** Parse and validate .gitseal.toml text. */
 export function parseConfig(text: string, path: string): GitSealConfig {
   const doc = scanOrThrow(text, path);
@@ -64,7 +82,7 @@ export function parseConfig(text: string, path: string): GitSealConfig {
   const globalPlain = stringList(obj.plaintext_keys, 'plaintext_keys', path);
   const rawProfiles = obj.profiles ?? {};
   if (typeof rawProfiles !== 'object' || Array.isArray(rawProfiles)) throw configError(path, '[profiles] must be a table of profiles');
-  const raw = new Map<string, { files: string[]; members: string[]; plain: string[] }>();
+  const raw = new Map<string, { files: string[]; members: string[]; plain: string[]; exec: ExecSettings }>();
   for (const [name, p] of Object.entries(rawProfiles)) {
     if (typeof p !== 'object' || Array.isArray(p)) throw configError(path, `profile '${name}' must be a table`);
     const t = p as Record<string, TomlPlain>;
@@ -72,6 +90,7 @@ export function parseConfig(text: string, path: string): GitSealConfig {
       files: stringList(t.files, `profiles.${name}.files`, path),
       members: stringList(t.recipients, `profiles.${name}.recipients`, path),
       plain: stringList(t.plaintext_keys, `profiles.${name}.plaintext_keys`, path),
+      exec: execSettings(t.exec, `profiles.${name}.exec`, path),
     });
   }
 
@@ -112,6 +131,7 @@ export function parseConfig(text: string, path: string): GitSealConfig {
       recipientNames,
       recipients: [...new Set(recipientNames.map((n) => recipients.get(n)!))].sort(),
       plaintextKeys: [...globalPlain, ...p.plain],
+      exec: p.exec,
     });
   }
   for (const n of recipients.keys()) if (!NAME_RE.test(n)) throw configError(path, `recipient name '${n}' may use only letters, digits, '_' and '-'`);

@@ -100,10 +100,11 @@ describe('CI with a deploy key', () => {
     expect(seal(ci, ['exec', '--profile', 'prod', '--override', ...show], checkout, preset).stdout).toBe('sk_live_prod_51Hx\n');
   });
 
-  it('under GitHub Actions every sealed value is masked before the command starts', () => {
-    const r = seal(ci, ['exec', '--profile', 'prod', '--', 'echo', 'child-output'], checkout, { ...ciEnv, GITHUB_ACTIONS: 'true' });
-    const lines = r.stdout.trim().split('\n');
-    expect(lines.at(-1)).toBe('child-output');
+  it('under GitHub Actions every sealed value is masked on stderr before the command starts', () => {
+    const r = seal(ci, ['exec', '--profile', 'prod', '--', 'sh', '-c', 'echo child-output; echo child-stderr >&2'], checkout, { ...ciEnv, GITHUB_ACTIONS: 'true' });
+    expect(r.stdout).toBe('child-output\n');
+    const lines = r.stderr.trim().split('\n');
+    expect(lines.at(-1)).toBe('child-stderr');
     const masks = lines.slice(0, -1);
     for (const v of ['sk_live_prod_51Hx', '3', 'pg-prod-correct-horse', 'db.prod.internal', '5432', '["raw","staging"]', 'raw', 'staging']) {
       expect(masks).toContain(`::add-mask::${v}`);

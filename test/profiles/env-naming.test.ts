@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { dangerousEnvName } from '../../src/api/env-guard.js';
 import { GitSealError } from '../../src/errors.js';
 import { envFromToml, type EnvNaming } from '../../src/api/env-naming.js';
 import { childEnv, githubMasks, type ExecSecret } from '../../src/api/exec.js';
@@ -91,6 +93,38 @@ function secret(name: string, value: string, extra: Partial<ExecSecret> = {}): E
   return { name, value, key: name.toLowerCase(), sealed: true, strings: [value], file: 'f', ...extra };
 }
 
+describe('streamlit naming', () => {
+  it("formats floats as Python's str() does, checked against python3", () => {
+    const floats = ['1e3', '1000.5', '0.1', '-0.0', '1e16', '1.5e-5', '0.0001', '123456789012345678.0', '3.141592653589793', 'inf', '-inf', 'nan', '5e-324', '1.7976931348623157e308', '2.5e15'];
+    const text = floats.map((f, i) => `f${i} = ${f}`).join('\n') + '\n';
+    const ours = env(text, 'streamlit').map((e) => e.value);
+    const py = spawnSync('python3', ['-c', 'import sys, tomllib; d = tomllib.loads(sys.stdin.read()); print("\\n".join(str(v) for v in d.values()))'], { input: text, encoding: 'utf8' });
+    expect(py.status, py.stderr).toBe(0);
+    expect(ours).toEqual(py.stdout.trim().split('\n'));
+  });
+
+  it('keeps names as written and skips what Streamlit does not export', () => {
+    const skipped: string[] = [];
+    const out = envFromToml(DLT, scanToml(DLT), { naming: 'streamlit', file: 's.toml', skipped });
+    expect(out.map((e) => [e.name, e.value])).toEqual([['api_key', 'top']]);
+    expect(skipped).toEqual(['sources', 'destination', 'products']);
+  });
+});
+
+describe('dangerous variable names', () => {
+  it('refuses loader, interpreter, shell and search-path variables, whatever the case', () => {
+    for (const n of ['LD_PRELOAD', 'ld_library_path', 'DYLD_INSERT_LIBRARIES', 'NODE_OPTIONS', 'PYTHONPATH', 'PYTHONSTARTUP', 'BASH_ENV', 'ENV', 'PATH', 'PERL5OPT', 'RUBYOPT', 'JAVA_TOOL_OPTIONS', '_JAVA_OPTIONS', 'GIT_SSH_COMMAND', 'IFS', 'PS4', 'SHELLOPTS', 'GLIBC_TUNABLES', 'GCONV_PATH', 'HOSTALIASES', 'TMPDIR', 'HOME', 'SSL_CERT_FILE', 'NODE_EXTRA_CA_CERTS', 'LUA_INIT', 'PHPRC', 'GEM_PATH', 'RUBYLIB', 'CLASSPATH', 'http_proxy', 'GITSEAL_AGE_KEY_CMD', 'BASH_FUNC_ls%%', 'GITHUB_ENV', 'XDG_CONFIG_HOME']) {
+      expect(dangerousEnvName(n), n).not.toBeNull();
+    }
+    for (const n of ['SOURCES__STRIPE__API_KEY', 'API_KEY', 'DATABASE_URL', 'GITHUB_TOKEN', 'OpenAI_key', 'PATHNAME', 'HOMEPAGE_URL']) expect(dangerousEnvName(n), n).toBeNull();
+  });
+
+  it('an allowed name passes', () => {
+    expect(() => env('path = "/bin"\n')).toThrow(/key 'path' would set PATH/);
+    expect(envFromToml('path = "/bin"\n', scanToml('path = "/bin"\n'), { naming: 'dlt', file: 'f', allowEnv: new Set(['PATH']) })[0]).toMatchObject({ name: 'PATH', value: '/bin' });
+  });
+});
+
 describe('childEnv and githubMasks', () => {
   it('keeps variables already set unless override', () => {
     const secrets = [secret('A', 'new'), secret('B', 'b')];
@@ -99,7 +133,7 @@ describe('childEnv and githubMasks', () => {
   });
 
   it('masks each line of sealed values, escaping workflow-command characters', () => {
-    const out = githubMasks([secret('K', '-----BEGIN KEY-----\r\nabc%def\n\n-----END KEY-----'), secret('HOST', 'db.local', { sealed: false })]);
+    const out = githubMasks(['-----BEGIN KEY-----\r\nabc%def\n\n-----END KEY-----']);
     expect(out).toBe('::add-mask::-----BEGIN KEY-----\n::add-mask::abc%25def\n::add-mask::-----END KEY-----\n');
   });
 });
@@ -107,9 +141,10 @@ describe('childEnv and githubMasks', () => {
 describe('parseExecArgv (the lean exec path)', () => {
   it('takes the plain forms', () => {
     expect(parseExecArgv(['exec', '-p', 'prod', '--', 'env'])).toEqual({ profile: 'prod', command: ['env'] });
+    expect(parseExecArgv(['exec', '-f', 's.toml', '--naming', 'streamlit', '--as-file', '--', 'cat', '{}'])).toEqual({ file: ['s.toml'], naming: 'streamlit', 'as-file': true, command: ['cat', '{}'] });
     expect(parseExecArgv(['exec', '--file=a.toml', '-f', 'b.toml', '--env-naming', 'plain', '--override', '-q', '-i', 'k.txt', '--', 'sh', '-c', 'exit 7', '--', '-x'])).toEqual({
       file: ['a.toml', 'b.toml'],
-      'env-naming': 'plain',
+      naming: 'plain',
       override: true,
       quiet: true,
       identity: ['k.txt'],
@@ -125,6 +160,7 @@ describe('parseExecArgv (the lean exec path)', () => {
       ['exec', '--', 'env'],
       ['exec', '-p', '--', 'env'],
       ['exec', '--env-naming', 'SHOUT', '-p', 'x', '--', 'env'],
+      ['exec', '--naming', 'dlt', '--naming', 'plain', '-p', 'x', '--', 'env'],
       ['exec', '-qp', 'prod', '--', 'env'],
       ['exec', '--no-override', '-p', 'prod', '--', 'env'],
       ['exec', '-p', 'a', '-p', 'b', '--', 'env'],
