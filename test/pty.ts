@@ -34,7 +34,7 @@ export function runInPty(argv: string[], opts: PtyOptions = {}): PtyRun {
     prompt: opts.prompt ?? '(?:Enter|Confirm)[^\\r\\n]*passphrase[^\\r\\n]*: ',
     stdin: opts.stdin ?? null,
     stdout: opts.stdout ?? null,
-    timeout: 120,
+    timeout: 200,
   };
   const r = spawnSync('python3', [join(ROOT, 'test', 'fixtures', 'pty-drive.py'), JSON.stringify(spec)], {
     env: opts.env ?? process.env,

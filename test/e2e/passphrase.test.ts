@@ -14,6 +14,8 @@ import { person, repoWith, type Person } from './team.js';
 
 afterAll(cleanupTempDirs);
 
+/** scrypt at age -p's work factor, under a loaded machine: generous, never asserted on. */
+const SLOW = 240_000;
 const PASS = 'tr0ub4dor & 3';
 const N = 20;
 const files = Object.fromEntries(Array.from({ length: N }, (_, i) => [`app${i}/.dlt/secrets.toml`, `token = "secret-value-${i}"\n`]));
@@ -51,7 +53,7 @@ describe('a passphrase-protected default identity', () => {
     expect(run.output).not.toContain(PASS);
     expect(opened(dir)).toBe(N);
     expect(alice.git(['status', '--porcelain'], dir)).toBe('');
-  });
+  }, SLOW);
 
   it('a wrong passphrase is asked again, then the files open', async () => {
     const { alice, dir } = await protectedSetup();
@@ -60,7 +62,7 @@ describe('a passphrase-protected default identity', () => {
     expect(run.prompts).toBe(2);
     expect(run.output).toContain('wrong passphrase');
     expect(opened(dir)).toBe(N);
-  });
+  }, SLOW);
 
   it('without a terminal: skipped with one warning, files left sealed, git succeeds', async () => {
     const { alice, dir } = await protectedSetup();
@@ -70,14 +72,14 @@ describe('a passphrase-protected default identity', () => {
     expect(r.stderr.split('\n').filter((l) => l === warning)).toHaveLength(1);
     expect(opened(dir)).toBe(0);
     expect(readFileSync(join(dir, 'app0/.dlt/secrets.toml'), 'utf8')).toContain('ENC[gitseal.v1,');
-  });
+  }, SLOW);
 
   it('without a terminal but with the key in GITSEAL_AGE_KEY (CI): opens everything, asks nothing', async () => {
     const { alice, dir, plainKey } = await protectedSetup();
     const r = setsid(['git', 'checkout', '--', '.'], dir, { ...alice.env, GITSEAL_AGE_KEY: plainKey });
     expect(r.status, r.stderr).toBe(0);
     expect(opened(dir)).toBe(N);
-  });
+  }, SLOW);
 
   it('named explicitly without a terminal: a clear error naming the identity and the CI way', async () => {
     const { alice, dir } = await protectedSetup();
@@ -94,7 +96,7 @@ describe('a passphrase-protected default identity', () => {
     expect(co.stderr).toContain('app3/.dlt/secrets.toml: left sealed: ');
     expect(co.stderr).toContain('needs a passphrase, but there is no terminal to ask on');
     expect(readFileSync(join(dir, 'app3/.dlt/secrets.toml'), 'utf8')).toContain('ENC[gitseal.v1,');
-  });
+  }, SLOW);
 });
 
 describe('unusable default key files never block the user\'s own key', () => {
@@ -115,5 +117,5 @@ describe('unusable default key files never block the user\'s own key', () => {
     const add = spawnSync('git', ['add', 'app1/.dlt/secrets.toml'], { cwd: dir, env: alice.env, encoding: 'utf8' });
     expect(add.status, add.stderr).toBe(0);
     expect(alice.git(['show', ':app1/.dlt/secrets.toml'], dir)).toContain('ENC[gitseal.v1,');
-  });
+  }, SLOW);
 });
