@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isPassphraseProtected, protectIdentityText } from '../../src/age/scrypt-identity-file.js';
+import { isPassphraseProtected } from '../../src/age/scrypt-identity-file.js';
 import { BIN, gitSeal, isolatedEnv } from '../helpers.js';
 import { runInPty } from '../pty.js';
 import { hasAgeCli, tempDir } from './helpers.js';
@@ -69,15 +69,25 @@ describe.skipIf(!hasAgeCli)(hasAgeCli ? 'age -p identity files (Go age interop)'
     expect(readFileSync(out, 'utf8')).toContain('pw-keygen');
   }, SLOW);
 
-  it('age -d opens what git-seal writes for keygen --passphrase', async () => {
-    const text = '# public key: age1example\nAGE-SECRET-KEY-1QYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSL6XU7N\n';
+  it('keygen --passphrase asks twice on the terminal and writes what age -d opens', () => {
     const file = join(tmp.dir, 'ours.txt.age');
-    writeFileSync(file, await protectIdentityText(text, PASS));
-    expect(readFileSync(file, 'utf8')).toMatch(/^-----BEGIN AGE ENCRYPTED FILE-----\n/);
-    const out = join(tmp.dir, 'ours.txt');
-    const run = runInPty(['age', '-d', '-o', out, file], { answers: [PASS] });
+    const stdout = join(tmp.dir, 'keygen.out');
+    const run = runInPty([process.execPath, BIN, 'keygen', '--passphrase', '-o', file], { env, answers: [PASS], stdout });
     expect(run.status, run.output).toBe(0);
-    expect(run.prompts).toBe(1);
-    expect(readFileSync(out, 'utf8')).toBe(text);
+    expect(run.prompts).toBe(2);
+    expect(run.output).not.toContain(PASS);
+    const recipient = readFileSync(stdout, 'utf8').trim();
+    expect(readFileSync(file, 'utf8')).toMatch(/^-----BEGIN AGE ENCRYPTED FILE-----\n/);
+    expect(isPassphraseProtected(readFileSync(file))).toBe(true);
+    const out = join(tmp.dir, 'ours.txt');
+    const dec = runInPty(['age', '-d', '-o', out, file], { answers: [PASS] });
+    expect(dec.status, dec.output).toBe(0);
+    expect(dec.prompts).toBe(1);
+    expect(readFileSync(out, 'utf8')).toMatch(new RegExp(`^# created: .*\n# public key: ${recipient}\nAGE-SECRET-KEY-1[0-9A-Z]+\n$`));
+    // Mismatched confirmation: nothing is written.
+    const again = runInPty([process.execPath, BIN, 'keygen', '--passphrase', '-o', `${file}.2`], { env, answers: [PASS, 'other'] });
+    expect(again.status).toBe(1);
+    expect(again.output).toContain('the passphrases did not match');
+    expect(() => readFileSync(`${file}.2`)).toThrow();
   }, SLOW);
 });
