@@ -2,7 +2,8 @@
  * An identity kept in the OS keyring: Secret Service on Linux (GNOME Keyring, KWallet), Keychain on
  * macOS, Credential Manager on Windows, through the optional dependency @napi-rs/keyring. It is
  * imported only when the keyring is used, so installs without it (and the fast filter start) are
- * unaffected. One entry: service `git-seal`, account `age-identity`, holding an identity file's text.
+ * unaffected. One entry, service `git-seal` and user `age-identity` (on the Secret Service the attributes
+ * `service` and `username`), holding an identity file's text.
  * On Linux the entry is pinned to the Secret Service (never the kernel keyring, which forgets it at
  * logout), and the keyring is not consulted without a session bus ($DBUS_SESSION_BUS_ADDRESS).
  */
@@ -59,7 +60,7 @@ export async function readKeyring(): Promise<string | null> {
 /** Store identity text in the keyring; refuses to replace an existing entry. */
 export async function storeInKeyring(text: string): Promise<void> {
   if ((await readKeyring()) !== null) {
-    throw new GitSealError(`${KEYRING_SOURCE}: already holds an identity; refusing to overwrite it`, 'remove it first (e.g. secret-tool clear service git-seal account age-identity) if you are sure it is unused');
+    throw new GitSealError(`${KEYRING_SOURCE}: already holds an identity; refusing to overwrite it`, 'remove it first (e.g. secret-tool clear service git-seal username age-identity) if you are sure it is unused');
   }
   const e = await entry();
   try {
