@@ -17,7 +17,7 @@ export interface UnlockedIdentities {
 }
 
 /** Parse identity text (secret) into identities and their public keys; errors name `source` and the line. */
-export async function identitiesFromText(text: string, source: string): Promise<UnlockedIdentities> {
+async function identitiesFromText(text: string, source: string): Promise<UnlockedIdentities> {
   const identities = parseIdentityText(text, source).map((s) => parseIdentity(s, source));
   if (identities.length === 0) {
     throw new GitSealError(`${source}: no age identities found`, 'it must yield AGE-SECRET-KEY-1… lines, as written by `git-seal keygen` or `age-keygen`');

@@ -4,9 +4,9 @@
  * Recognised by content, like Go age does, wherever an identity file is read. The passphrase is asked
  * on the terminal only when a file has to be opened that no plain identity could, and scrypt runs
  * once per process (typage's Decrypter.addPassphrase; age -p's work factor 2^18 takes about a second).
+ * typage is imported only then, so the filter's cold start does not pay for it.
  */
 import { createHash } from 'node:crypto';
-import { armor, Decrypter, Encrypter } from 'age-encryption';
 import { GitSealError } from '../errors.js';
 import { DeferredIdentity } from './deferred.js';
 import { askPassphrase } from './prompt.js';
@@ -22,9 +22,10 @@ export function isPassphraseProtected(bytes: Uint8Array): boolean {
   return head.trimStart().startsWith(ARMOR_BEGIN) || head.startsWith(BINARY_BEGIN);
 }
 
-function binaryOf(bytes: Uint8Array, source: string): Uint8Array {
+async function binaryOf(bytes: Uint8Array, source: string): Promise<Uint8Array> {
   const text = Buffer.from(bytes).toString('latin1');
   if (!text.trimStart().startsWith(ARMOR_BEGIN)) return bytes;
+  const { armor } = await import('age-encryption');
   try {
     return armor.decode(text.trim());
   } catch {
@@ -34,6 +35,7 @@ function binaryOf(bytes: Uint8Array, source: string): Uint8Array {
 
 /** One attempt: the identity text, or null when the passphrase is wrong. */
 async function decryptWith(file: Uint8Array, passphrase: string, source: string): Promise<string | null> {
+  const { Decrypter } = await import('age-encryption');
   const d = new Decrypter();
   d.addPassphrase(passphrase);
   try {
@@ -49,9 +51,9 @@ async function decryptWith(file: Uint8Array, passphrase: string, source: string)
 
 /** The identity of a passphrase-protected file at `source`; nothing is asked until it is needed. */
 export function passphraseIdentityFile(bytes: Uint8Array, source: string): DeferredIdentity {
-  const file = binaryOf(bytes, source);
-  const digest = createHash('sha256').update(file).digest('hex');
+  const digest = createHash('sha256').update(bytes).digest('hex');
   return new DeferredIdentity(source, `scrypt:${digest}`, async () => {
+    const file = await binaryOf(bytes, source);
     for (let attempt = 1; ; attempt++) {
       const text = await decryptWith(file, await askPassphrase(source), source);
       if (text !== null) return text;
@@ -63,6 +65,7 @@ export function passphraseIdentityFile(bytes: Uint8Array, source: string): Defer
 
 /** Encrypt identity text with a passphrase: armored, one scrypt stanza, exactly what `age -p -a` writes. */
 export async function protectIdentityText(text: string, passphrase: string): Promise<string> {
+  const { armor, Encrypter } = await import('age-encryption');
   const e = new Encrypter();
   e.setPassphrase(passphrase);
   return armor.encode(await e.encrypt(text));
