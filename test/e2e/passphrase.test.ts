@@ -64,6 +64,14 @@ describe('a passphrase-protected default identity', () => {
     expect(opened(dir)).toBe(N);
   }, SLOW);
 
+  it('is never asked while a plain identity opens the files (deferred)', async () => {
+    const { alice, dir, plainKey } = await protectedSetup();
+    const run = runInPty(['git', 'checkout', '--', '.'], { cwd: dir, env: { ...alice.env, GITSEAL_AGE_KEY: plainKey }, answers: [PASS] });
+    expect(run.status, run.output).toBe(0);
+    expect(run.prompts).toBe(0);
+    expect(opened(dir)).toBe(N);
+  }, SLOW);
+
   it('without a terminal: skipped with one warning, files left sealed, git succeeds', async () => {
     const { alice, dir } = await protectedSetup();
     const r = setsid(['git', 'checkout', '--', '.'], dir, alice.env);
