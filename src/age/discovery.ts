@@ -14,6 +14,7 @@
  *   9. $SOPS_AGE_KEY_CMD
  *  10. $XDG_CONFIG_HOME/sops/age/keys.txt and ~/.config/sops/age/keys.txt
  *      (and ~/Library/Application Support/sops/age/keys.txt on macOS)       (defaults)
+ *  11. (reserved: SSH keys ~/.ssh/id_ed25519, ~/.ssh/id_rsa, as defaults)
  *
  * Any identity file may be passphrase-protected (`age -p`, recognised by content): it is
  * decrypted on first need, asking on the terminal once per process. Identities that need
