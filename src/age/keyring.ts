@@ -9,6 +9,7 @@
  */
 import { GitSealError } from '../errors.js';
 import { DeferredIdentity } from './deferred.js';
+import { parseIdentityText } from './identity-file.js';
 import { warnOnce } from './warn.js';
 
 export const KEYRING_SERVICE = 'git-seal';
@@ -31,12 +32,19 @@ export function keyringAvailable(env: NodeJS.ProcessEnv = process.env): boolean 
   return Boolean(env.DBUS_SESSION_BUS_ADDRESS);
 }
 
-async function entry(): Promise<KeyringEntry> {
-  let mod: KeyringModule;
+/** The optional package, or null when it is not installed for this platform. */
+async function keyringModule(): Promise<KeyringModule | null> {
   try {
     const name = '@napi-rs/keyring';
-    mod = (await import(name)) as KeyringModule;
+    return (await import(name)) as KeyringModule;
   } catch {
+    return null;
+  }
+}
+
+async function entry(): Promise<KeyringEntry> {
+  const mod = await keyringModule();
+  if (!mod) {
     throw new GitSealError('the OS keyring is not available: the optional package @napi-rs/keyring is not installed for this platform', 'reinstall git-seal with optional dependencies (npm install without --omit=optional), or keep the key in a file');
   }
   return new mod.AsyncEntry(KEYRING_SERVICE, KEYRING_ACCOUNT, { linux: { store: 'secret-service' } });
@@ -72,16 +80,23 @@ export async function storeInKeyring(text: string): Promise<void> {
 }
 
 /**
- * The keyring's identities, read on first need. The keyring is a default location: no entry, no
- * package or no reachable service means no identities; an unreadable entry is skipped with a warning.
+ * The keyring's identities, read on first need. The keyring is a default location: no entry or no
+ * package means no identities; an unreadable entry, or an identity in it git-seal cannot use, is
+ * skipped with a warning.
  */
 export function keyringIdentity(): DeferredIdentity {
   return new DeferredIdentity(KEYRING_SOURCE, `keyring:${KEYRING_SERVICE}/${KEYRING_ACCOUNT}`, async () => {
+    if (!(await keyringModule())) return null;
+    let text: string | null;
     try {
-      return await readKeyring();
+      text = await readKeyring();
     } catch (err) {
       warnOnce(`git-seal: skipping the ${KEYRING_SOURCE}: ${err instanceof GitSealError ? err.message.replace(`${KEYRING_SOURCE}: `, '') : String(err)}`);
       return null;
     }
+    if (text === null) return null;
+    // Like a default key file: what git-seal cannot use is skipped with a warning, not an error.
+    const usable = parseIdentityText(text, KEYRING_SOURCE, (err) => warnOnce(`git-seal: skipping an identity: ${err.message}`));
+    return usable.length ? usable.join('\n') : null;
   });
 }

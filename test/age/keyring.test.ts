@@ -67,7 +67,11 @@ secret-tool clear service git-seal username age-identity
 age-keygen 2>/dev/null > other.txt || ${gs} keygen -o other.txt > /dev/null
 grep -v '^#' other.txt | secret-tool store --label=other service git-seal username age-identity
 ${gs} encrypt -r "$(grep '# public key' other.txt | cut -d' ' -f4)" plain.toml -o sealed2.toml
-${gs} decrypt sealed2.toml > opened2.toml`,
+${gs} decrypt sealed2.toml > opened2.toml
+# An identity git-seal cannot use beside a good one: skipped with a warning, like in a default key file.
+secret-tool clear service git-seal username age-identity
+{ echo AGE-PLUGIN-YUBIKEY-1QQQQQQQQQQQQQQQQQQQQQQQ; grep -v '^#' other.txt; } | secret-tool store --label=mixed service git-seal username age-identity
+${gs} decrypt sealed2.toml > opened3.toml 2> opened3.err`,
     );
     expect(r.status, String(r.stderr)).toBe(0);
     const read = (f: string) => readFileSync(join(work, f), 'utf8');
@@ -80,6 +84,8 @@ ${gs} decrypt sealed2.toml > opened2.toml`,
     expect(read('opened.toml')).toBe('password = "from-the-keyring"\n');
     expect(read('doctor.out')).toMatch(new RegExp(`OS keyring \\(git-seal/age-identity\\): ${recipient.slice(0, 8)}`));
     expect(read('opened2.toml')).toBe('password = "from-the-keyring"\n');
+    expect(read('opened3.toml')).toBe('password = "from-the-keyring"\n');
+    expect(read('opened3.err')).toBe('git-seal: skipping an identity: OS keyring (git-seal/age-identity), line 1: age plugin identities (AGE-PLUGIN-…) are not supported by git-seal\n');
     // Nothing was written to disk under HOME's config.
     expect(() => readFileSync(join(home, '.config', 'git-seal', 'keys.txt'))).toThrow();
     // Outside the session (no bus) the keyring is not consulted: the file stays closed.
