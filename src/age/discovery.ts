@@ -23,8 +23,8 @@
  *
  * A file named explicitly (1, 3, 8) that is missing, unreadable or holds an identity
  * git-seal cannot use is an error naming its source. A default file (6, 10) that is
- * missing is skipped silently; an unusable identity in one (an AGE-PLUGIN-… line, a
- * damaged line, a passphrase-protected file with no terminal to ask on, an unreadable
+ * missing is skipped silently; an unusable identity in one (a damaged or unknown
+ * line, a passphrase-protected file with no terminal to ask on, an unreadable
  * file) is skipped with a one-line warning, so it never blocks the user's other keys.
  */
 import { readFile } from 'node:fs/promises';

@@ -179,13 +179,13 @@ describe('loadIdentities', () => {
     keyFile(join(home, '.config', 'git-seal', 'keys.txt'), mine);
     const sops = write(
       join(home, '.config', 'sops', 'age', 'keys.txt'),
-      `# yubikey\nAGE-PLUGIN-YUBIKEY-1QQQQQQQQQQQQQQQQQQQQQQQ\n${sopsKey.identity}\n${broken}\n`,
+      `# damaged yubikey line\nAGE-PLUGIN-YUBIKEY-1QQQQQQQQQQQQQQQQQQQQQQQ\n${sopsKey.identity}\n${broken}\n`,
     );
     const warnings: string[] = [];
     const r = await loadIdentities({ env: {}, home, warn: (l) => warnings.push(l) });
     expect(r.recipients).toEqual([mine.recipient, sopsKey.recipient]);
     expect(warnings).toEqual([
-      `git-seal: skipping an identity: ${sops}, line 2: age plugin identities (AGE-PLUGIN-…) are not supported by git-seal`,
+      `git-seal: skipping an identity: ${sops}, line 2: invalid age plugin identity (bad checksum, case or plugin name)`,
       `git-seal: skipping an identity: ${sops}, line 4: invalid age identity (bad checksum, case, length or characters)`,
     ]);
     for (const w of warnings) expect(w).not.toContain(mine.identity.slice(15, 45));
@@ -194,7 +194,7 @@ describe('loadIdentities', () => {
     await loadIdentities({ env: {}, home, warn: (l) => again.push(l) });
     expect(again).toEqual([]);
     // Named explicitly, the same file fails closed.
-    await expectError(loadIdentities({ env: { SOPS_AGE_KEY_FILE: sops }, home }), /line 2: age plugin identities/);
+    await expectError(loadIdentities({ env: { SOPS_AGE_KEY_FILE: sops }, home }), /line 2: invalid age plugin identity/);
   });
 
   it.skipIf(process.getuid?.() === 0)('skips an unreadable default key file with a warning (skipped as root)', async () => {

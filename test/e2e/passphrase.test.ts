@@ -108,7 +108,7 @@ describe('a passphrase-protected default identity', () => {
 });
 
 describe('unusable default key files never block the user\'s own key', () => {
-  it('an AGE-PLUGIN line in ~/.config/sops/age/keys.txt: one warning, checkout opens, git add seals', () => {
+  it('a damaged AGE-PLUGIN line in ~/.config/sops/age/keys.txt: one warning, checkout opens, git add seals', () => {
     const alice = person('alice');
     const dir = repoWith(alice, files);
     const sops = join(alice.home, '.config', 'sops', 'age', 'keys.txt');
@@ -119,7 +119,7 @@ describe('unusable default key files never block the user\'s own key', () => {
     expect(co.status, co.stderr).toBe(0);
     expect(opened(dir)).toBe(N);
     expect(co.stderr.split('\n').filter((l) => l.includes('AGE-PLUGIN'))).toEqual([
-      `git-seal: skipping an identity: ${sops}, line 2: age plugin identities (AGE-PLUGIN-…) are not supported by git-seal`,
+      `git-seal: skipping an identity: ${sops}, line 2: invalid age plugin identity (bad checksum, case or plugin name)`,
     ]);
     writeFileSync(join(dir, 'app1/.dlt/secrets.toml'), 'token = "rotated-value"\n');
     const add = spawnSync('git', ['add', 'app1/.dlt/secrets.toml'], { cwd: dir, env: alice.env, encoding: 'utf8' });
