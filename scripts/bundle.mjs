@@ -16,6 +16,8 @@ const result = await build({
   splitting: true,
   format: 'esm',
   platform: 'node',
+  // Optional native module (OS keyring): loaded from node_modules at run time, only when used.
+  external: ['@napi-rs/keyring'],
   target: 'node20',
   minifySyntax: true,
   minifyWhitespace: true,

@@ -10,6 +10,8 @@ export interface PtyRun {
   /** Everything written to the terminal. */
   output: string;
   timedOut: boolean;
+  /** Whether the terminal echoes input once the command has ended (null if unknown). */
+  echo: boolean | null;
 }
 
 export interface PtyOptions {
@@ -23,6 +25,8 @@ export interface PtyOptions {
   stdin?: string;
   /** File that receives the child's stdout (default: stdout is the terminal). */
   stdout?: string;
+  /** Send this signal (a number, e.g. 15) at the first prompt instead of answering. */
+  killOnPrompt?: number;
 }
 
 /** Run argv with a real pseudo-terminal as its controlling terminal (python3's pty module), answering prompts. */
@@ -34,7 +38,8 @@ export function runInPty(argv: string[], opts: PtyOptions = {}): PtyRun {
     prompt: opts.prompt ?? '(?:Enter|Confirm)[^\\r\\n]*passphrase[^\\r\\n]*: ',
     stdin: opts.stdin ?? null,
     stdout: opts.stdout ?? null,
-    timeout: 120,
+    killOnPrompt: opts.killOnPrompt ?? null,
+    timeout: 200,
   };
   const r = spawnSync('python3', [join(ROOT, 'test', 'fixtures', 'pty-drive.py'), JSON.stringify(spec)], {
     env: opts.env ?? process.env,

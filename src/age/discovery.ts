@@ -1,39 +1,65 @@
 /**
  * Where git-seal finds the user's age identities. Every source is loaded and
- * the union is used (no precedence, no first-wins), deduplicated by public key:
+ * the union is used (no precedence, no first-wins), deduplicated by public key.
+ * Sources, in the order discovery tries them:
  *
  *   1. --identity FILE (repeatable)
  *   2. $GITSEAL_AGE_KEY        identities separated by whitespace, or a whole identity file's text
  *   3. $GITSEAL_AGE_KEY_FILE
- *   4. $XDG_CONFIG_HOME/git-seal/keys.txt, else ~/.config/git-seal/keys.txt   (default; skipped if missing)
- *   5. $SOPS_AGE_KEY
- *   6. $SOPS_AGE_KEY_FILE
- *   7. $XDG_CONFIG_HOME/sops/age/keys.txt and ~/.config/sops/age/keys.txt
- *      (and ~/Library/Application Support/sops/age/keys.txt on macOS)       (defaults; skipped if missing)
+ *   4. $GITSEAL_AGE_KEY_CMD    a command that prints identities (run on first need)
+ *   5. the OS keyring entry written by `keygen --keyring` (read on first need)
+ *   6. $XDG_CONFIG_HOME/git-seal/keys.txt, else ~/.config/git-seal/keys.txt   (default)
+ *   7. $SOPS_AGE_KEY
+ *   8. $SOPS_AGE_KEY_FILE
+ *   9. $SOPS_AGE_KEY_CMD
+ *  10. $XDG_CONFIG_HOME/sops/age/keys.txt and ~/.config/sops/age/keys.txt
+ *      (and ~/Library/Application Support/sops/age/keys.txt on macOS)       (defaults)
+ *  11. (reserved: SSH keys ~/.ssh/id_ed25519, ~/.ssh/id_rsa, as defaults)
  *
- * A file named explicitly (1, 3, 6) that is missing or unreadable is an error
- * naming its source.
+ * Any identity file may be passphrase-protected (`age -p`, recognised by content): it is
+ * decrypted on first need, asking on the terminal once per process. Identities that need
+ * such work (a passphrase, a command, the keyring) are deferred: tried after every plain
+ * identity, so nothing is asked or run while a plain key opens the file.
+ *
+ * A file named explicitly (1, 3, 8) that is missing, unreadable or holds an identity
+ * git-seal cannot use is an error naming its source. A default file (6, 10) that is
+ * missing is skipped silently; an unusable identity in one (a damaged or unknown
+ * line, a passphrase-protected file with no terminal to ask on, an unreadable
+ * file) is skipped with a one-line warning, so it never blocks the user's other keys.
  */
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Identity } from 'age-encryption';
 import { GitSealError } from '../errors.js';
+import type { DeferredIdentity } from './deferred.js';
 import { parseIdentityText } from './identity-file.js';
+import { keyCommandIdentity } from './key-command.js';
+import { keyringAvailable, keyringIdentity, KEYRING_SOURCE } from './keyring.js';
 import { parseIdentity, recipientOf } from './keys.js';
+import { canPrompt } from './prompt.js';
+import { isPassphraseProtected, passphraseIdentityFile } from './scrypt-identity-file.js';
+import { warnOnce } from './warn.js';
 
 export interface IdentitySource {
   /** Human-readable origin, e.g. `--identity ./key.txt`, `$GITSEAL_AGE_KEY`, or a default file path. */
   source: string;
   /** Public keys of the identities found there, in order (may repeat keys found elsewhere). */
   publicKeys: string[];
+  /** Set for a deferred source (publicKeys stay empty until unlocked): what unlocking takes. */
+  deferred?: 'passphrase' | 'command' | 'keyring';
 }
 
 export interface LoadedIdentities {
-  /** Deduplicated identity objects, for unwrapDataKey / typage's Decrypter. */
+  /**
+   * Deduplicated identity objects, for unwrapDataKey / typage's Decrypter: the plain ones first,
+   * then the deferred ones (unlocked by the first unwrap that gets to them).
+   */
   identities: Identity[];
-  /** Their public keys, same order as `identities`. */
+  /** Public keys of the plain identities: `recipients[i]` belongs to `identities[i]`. */
   recipients: string[];
+  /** The deferred identities, also at the end of `identities`; see unlockDeferred. */
+  deferred: DeferredIdentity[];
   /** Every source that was present, in load order. No private material. */
   sources: IdentitySource[];
 }
@@ -45,6 +71,8 @@ export interface LoadIdentitiesOptions {
   env?: NodeJS.ProcessEnv;
   /** Defaults to os.homedir(). */
   home?: string;
+  /** Where skip warnings go (each at most once per process); defaults to stderr. */
+  warn?: (line: string) => void;
 }
 
 function configHome(env: NodeJS.ProcessEnv, home: string): string {
@@ -67,18 +95,23 @@ export function sopsDefaultKeyFiles(env: NodeJS.ProcessEnv = process.env, home: 
 
 type Origin =
   | { kind: 'file'; source: string; path: string; explicit: boolean }
-  | { kind: 'text'; source: string; text: string };
+  | { kind: 'text'; source: string; text: string }
+  | { kind: 'deferred'; source: string; make: () => DeferredIdentity; deferred: 'command' | 'keyring' };
 
 function expandHome(p: string, home: string): string {
   return p === '~' ? home : p.startsWith('~/') ? join(home, p.slice(2)) : p;
 }
 
-async function readIdentityFileText(path: string, source: string, explicit: boolean): Promise<string | null> {
+async function readIdentityFile(path: string, source: string, explicit: boolean, warn: (line: string) => void): Promise<Buffer | null> {
   try {
-    return await readFile(path, 'utf8');
+    return await readFile(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (!explicit && (code === 'ENOENT' || code === 'ENOTDIR')) return null;
+    if (!explicit) {
+      warnOnce(`git-seal: skipping ${source}: cannot read it (${code ?? 'unknown error'})`, warn);
+      return null;
+    }
     if (code === 'ENOENT' || code === 'ENOTDIR') {
       return fail(`${source}: identity file not found`, 'check the path, or create a key with `git-seal keygen`');
     }
@@ -107,6 +140,8 @@ function collectOrigins(opts: LoadIdentitiesOptions, env: NodeJS.ProcessEnv, hom
   if (keyFile && keyFile.trim() !== '') {
     origins.push({ kind: 'file', source: `$GITSEAL_AGE_KEY_FILE (${keyFile})`, path: expandHome(keyFile, home), explicit: true });
   }
+  pushKeyCommand(origins, 'GITSEAL_AGE_KEY_CMD', env);
+  if (keyringAvailable(env)) origins.push({ kind: 'deferred', source: KEYRING_SOURCE, make: keyringIdentity, deferred: 'keyring' });
   const def = defaultKeyFile(env, home);
   origins.push({ kind: 'file', source: def, path: def, explicit: false });
   const sopsKey = env.SOPS_AGE_KEY;
@@ -115,36 +150,61 @@ function collectOrigins(opts: LoadIdentitiesOptions, env: NodeJS.ProcessEnv, hom
   if (sopsFile && sopsFile.trim() !== '') {
     origins.push({ kind: 'file', source: `$SOPS_AGE_KEY_FILE (${sopsFile})`, path: expandHome(sopsFile, home), explicit: true });
   }
+  pushKeyCommand(origins, 'SOPS_AGE_KEY_CMD', env);
   for (const f of sopsDefaultKeyFiles(env, home)) origins.push({ kind: 'file', source: f, path: f, explicit: false });
   return origins;
 }
 
+function pushKeyCommand(origins: Origin[], variable: string, env: NodeJS.ProcessEnv): void {
+  const value = env[variable];
+  if (value && value.trim() !== '') {
+    origins.push({ kind: 'deferred', source: `$${variable}`, make: () => keyCommandIdentity(variable, value, env), deferred: 'command' });
+  }
+}
+
 /**
  * Load identities from every source (see the module comment). Missing default
- * files are skipped silently; explicitly named ones are errors; a file read
- * twice (e.g. `--identity` pointing at the default file) counts once.
+ * files are skipped silently and unusable ones with a warning; explicitly named
+ * ones are errors; a file read twice (e.g. `--identity` pointing at the default
+ * file) counts once. Deferred sources are not unlocked here.
  */
 export async function loadIdentities(opts: LoadIdentitiesOptions = {}): Promise<LoadedIdentities> {
   const env = opts.env ?? process.env;
   const home = opts.home ?? homedir();
-  const result: LoadedIdentities = { identities: [], recipients: [], sources: [] };
+  const warn = opts.warn ?? ((line: string) => process.stderr.write(line + '\n'));
+  const result: LoadedIdentities = { identities: [], recipients: [], deferred: [], sources: [] };
   const seenPaths = new Set<string>();
   const seenKeys = new Set<string>();
 
   for (const origin of collectOrigins(opts, env, home)) {
     let text: string;
+    if (origin.kind === 'deferred') {
+      result.deferred.push(origin.make());
+      result.sources.push({ source: origin.source, publicKeys: [], deferred: origin.deferred });
+      continue;
+    }
     if (origin.kind === 'file') {
       const abs = resolve(origin.path);
       if (seenPaths.has(abs)) continue;
-      const read = await readIdentityFileText(origin.path, origin.source, origin.explicit);
+      const read = await readIdentityFile(origin.path, origin.source, origin.explicit, warn);
       if (read === null) continue;
       seenPaths.add(abs);
-      text = read;
+      if (isPassphraseProtected(read)) {
+        if (!origin.explicit && !canPrompt()) {
+          warnOnce(`git-seal: skipping ${origin.source}: it is passphrase-protected and there is no terminal to ask on`, warn);
+          continue;
+        }
+        result.deferred.push(passphraseIdentityFile(read, origin.source));
+        result.sources.push({ source: origin.source, publicKeys: [], deferred: 'passphrase' });
+        continue;
+      }
+      text = read.toString('utf8');
     } else {
       text = origin.text;
     }
-    const strings = parseIdentityText(text, origin.source);
-    if (strings.length === 0 && (origin.kind === 'text' || origin.explicit)) {
+    const optional = origin.kind === 'file' && !origin.explicit;
+    const strings = parseIdentityText(text, origin.source, optional ? (err) => warnOnce(`git-seal: skipping an identity: ${err.message}`, warn) : undefined);
+    if (strings.length === 0 && !optional) {
       throw new GitSealError(`${origin.source}: no age identities found`, 'it must contain AGE-SECRET-KEY-1… lines, as written by `git-seal keygen` or `age-keygen`');
     }
     const publicKeys: string[] = [];
@@ -159,5 +219,44 @@ export async function loadIdentities(opts: LoadIdentitiesOptions = {}): Promise<
     }
     result.sources.push({ source: origin.source, publicKeys });
   }
+  result.identities.push(...result.deferred);
   return result;
+}
+
+/**
+ * Unlock every deferred identity now (asking, running, reading as needed) and return the result
+ * with only plain identities, all keys known: for commands that need the user's public keys
+ * (init, doctor). A source that fails to unlock is passed to `onError` and left out; without
+ * `onError` the failure is thrown.
+ */
+export async function unlockDeferred(loaded: LoadedIdentities, onError?: (source: string, err: GitSealError) => void): Promise<LoadedIdentities> {
+  const out: LoadedIdentities = {
+    identities: loaded.identities.slice(0, loaded.recipients.length),
+    recipients: [...loaded.recipients],
+    deferred: [],
+    sources: [],
+  };
+  const seenKeys = new Set(out.recipients);
+  for (const s of loaded.sources) {
+    const d = s.deferred ? loaded.deferred.find((x) => x.source === s.source) : undefined;
+    if (!d) {
+      out.sources.push(s);
+      continue;
+    }
+    try {
+      const unlocked = await d.unlock();
+      unlocked.identities.forEach((identity, i) => {
+        const pk = unlocked.publicKeys[i];
+        if (seenKeys.has(pk)) return;
+        seenKeys.add(pk);
+        out.identities.push(identity);
+        out.recipients.push(pk);
+      });
+      if (unlocked.publicKeys.length) out.sources.push({ source: s.source, publicKeys: unlocked.publicKeys });
+    } catch (err) {
+      if (!(err instanceof GitSealError) || !onError) throw err;
+      onError(s.source, err);
+    }
+  }
+  return out;
 }

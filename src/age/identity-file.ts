@@ -40,9 +40,10 @@ function classifyBadToken(token: string, source: string, line: number): GitSealE
 
 /**
  * Validate identity text and return its identity strings (secret!) in order.
- * Throws GitSealError naming `source` and the line number.
+ * Throws GitSealError naming `source` and the line number, or, given `skip`,
+ * passes it each unusable identity's error and goes on (for default key files).
  */
-export function parseIdentityText(text: string, source: string): string[] {
+export function parseIdentityText(text: string, source: string, skip?: (err: GitSealError) => void): string[] {
   const out: string[] = [];
   const lines = text.replace(/^\uFEFF/, '').split('\n');
   for (let i = 0; i < lines.length; i++) {
@@ -51,6 +52,7 @@ export function parseIdentityText(text: string, source: string): string[] {
     for (const token of line.split(/\s+/)) {
       if (token.startsWith('#')) break;
       if (decodeX25519Identity(token) !== null || isHybridIdentityString(token) || pluginIdentityName(token) !== null) out.push(token);
+      else if (skip) skip(classifyBadToken(token, source, i + 1));
       else throw classifyBadToken(token, source, i + 1);
     }
   }

@@ -20,6 +20,7 @@ export {
   defaultKeyFile,
   loadIdentities,
   sopsDefaultKeyFiles,
+  unlockDeferred,
   type IdentitySource,
   type LoadedIdentities,
   type LoadIdentitiesOptions,

@@ -5,6 +5,8 @@ import { GitSealError } from '../errors.js';
 import { defaultKeyFile } from './discovery.js';
 import { formatIdentityFile } from './identity-file.js';
 import { generateIdentity } from './keys.js';
+import { storeInKeyring } from './keyring.js';
+import { protectIdentityText } from './scrypt-identity-file.js';
 
 export interface CreatedIdentity {
   recipient: string;
@@ -13,10 +15,14 @@ export interface CreatedIdentity {
   path?: string;
 }
 
-/** Make a new identity and write it in age-keygen's format (0600, never overwriting), or print it for `-`. */
-export async function createIdentityFile(opts: { output?: string; pq?: boolean; env?: NodeJS.ProcessEnv }): Promise<CreatedIdentity> {
+/**
+ * Make a new identity and write it in age-keygen's format (0600, never overwriting), or print it for
+ * `-`. With `passphrase`, the file is what `age-keygen | age -p -a` writes.
+ */
+export async function createIdentityFile(opts: { output?: string; pq?: boolean; env?: NodeJS.ProcessEnv; passphrase?: string }): Promise<CreatedIdentity> {
   const { identity, recipient } = await generateIdentity({ pq: opts.pq ?? false });
-  const text = formatIdentityFile(identity, recipient);
+  const plain = formatIdentityFile(identity, recipient);
+  const text = opts.passphrase === undefined ? plain : await protectIdentityText(plain, opts.passphrase);
   if (opts.output === '-') {
     process.stdout.write(text);
     return { identity, recipient };
@@ -38,4 +44,11 @@ export async function createIdentityFile(opts: { output?: string; pq?: boolean; 
     closeSync(fd);
   }
   return { identity, recipient, path };
+}
+
+/** Make a new identity and store it in the OS keyring (refusing to replace one already there). */
+export async function createKeyringIdentity(opts: { pq?: boolean }): Promise<CreatedIdentity> {
+  const { identity, recipient } = await generateIdentity({ pq: opts.pq ?? false });
+  await storeInKeyring(formatIdentityFile(identity, recipient));
+  return { identity, recipient };
 }

@@ -61,15 +61,23 @@ function serialised<T>(fn: () => Promise<T>): Promise<T> {
   return next;
 }
 
+const SIGNALS = ['SIGTERM', 'SIGHUP', 'SIGINT'] as const;
+
 function readHidden(t: Terminal, prompt: string, echo = false): Promise<string> {
   return new Promise((resolve, reject) => {
     const input = new ReadStream(t.readFd);
     let typed = '';
     let done = false;
+    // Killed while asking (git or the user stopping the command): give the terminal its echo back first.
+    const onSignal = (sig: NodeJS.Signals): void => {
+      restore();
+      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+    };
     const restore = (): void => {
       if (done) return;
       done = true;
       process.removeListener('exit', restore);
+      for (const sig of SIGNALS) process.removeListener(sig, onSignal);
       try {
         input.setRawMode(false);
       } catch {
@@ -84,6 +92,7 @@ function readHidden(t: Terminal, prompt: string, echo = false): Promise<string> 
       closeSync(t.writeFd);
     };
     process.on('exit', restore);
+    for (const sig of SIGNALS) process.on(sig, onSignal);
     input.setRawMode(true); // before the prompt is shown, so nothing typed after it is ever echoed
     writeSync(t.writeFd, prompt);
     input.setEncoding('utf8');

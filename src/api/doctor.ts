@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Identity } from 'age-encryption';
 import { GitSealError } from '../errors.js';
-import { loadIdentities, type LoadedIdentities } from '../age/index.js';
+import { loadIdentities, unlockDeferred, type LoadedIdentities } from '../age/index.js';
 import { parseSealed, unwrapFileDataKey, type SealedFile } from '../format/seal.js';
 import { attributeLine, sealedByAttributes } from '../git/attributes.js';
 import { CatFileBatch } from '../git/cat-file.js';
@@ -58,7 +58,7 @@ function identityCheck(loaded: LoadedIdentities, config: GitSealConfig | null): 
   if (loaded.identities.length === 0) {
     return problem(
       'identities',
-      'no age identity found (looked at --identity, $GITSEAL_AGE_KEY, $GITSEAL_AGE_KEY_FILE, ~/.config/git-seal/keys.txt, $SOPS_AGE_KEY, $SOPS_AGE_KEY_FILE, ~/.config/sops/age/keys.txt)',
+      'no age identity found (looked at --identity, $GITSEAL_AGE_KEY, $GITSEAL_AGE_KEY_FILE, $GITSEAL_AGE_KEY_CMD, the OS keyring, ~/.config/git-seal/keys.txt, $SOPS_AGE_KEY, $SOPS_AGE_KEY_FILE, $SOPS_AGE_KEY_CMD, ~/.config/sops/age/keys.txt)',
       'git-seal keygen, then ask a recipient to add your public key (git-seal recipients add NAME AGE1…)',
     );
   }
@@ -234,9 +234,11 @@ export async function doctor(opts: DoctorOptions): Promise<DoctorReport> {
     if (!(err instanceof GitSealError)) throw err;
     checks.push(problem(repo ? 'config' : 'repository', err.message, err.hint ?? 'see the message'));
   }
-  let loaded: LoadedIdentities = { identities: [], recipients: [], sources: [] };
+  let loaded: LoadedIdentities = { identities: [], recipients: [], deferred: [], sources: [] };
   try {
-    loaded = await loadIdentities({ identityFiles: opts.identityFiles ?? [], env: process.env });
+    // Unlocked now (a passphrase is asked once) so every key can be shown and checked.
+    const found = await loadIdentities({ identityFiles: opts.identityFiles ?? [], env: process.env });
+    loaded = await unlockDeferred(found, (_source, err) => checks.push(problem('identities', err.message, err.hint ?? 'fix the identity source')));
     checks.push(identityCheck(loaded, config));
   } catch (err) {
     if (!(err instanceof GitSealError)) throw err;

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadIdentities } from '../age/index.js';
+import { loadIdentities, unlockDeferred } from '../age/index.js';
 import { createIdentityFile } from '../age/keystore.js';
 import { formatBasicString } from '../toml/index.js';
 import { DEFAULT_PATTERNS, ensureAttributes } from '../git/attributes.js';
@@ -77,7 +77,9 @@ export function ignoredSecrets(repo: Repo, isSecrets: (p: string) => boolean): s
 
 /** Set a repository up: config, .gitattributes, local filter config, and optionally the pre-commit hook. */
 export async function init(repo: Repo, opts: InitOptions = {}): Promise<InitResult> {
-  const loaded = await loadIdentities({ identityFiles: opts.identityFiles ?? [], env: process.env });
+  let loaded = await loadIdentities({ identityFiles: opts.identityFiles ?? [], env: process.env });
+  // A key that is only behind a passphrase, a command or the keyring is still the user's key.
+  if (loaded.recipients.length === 0 && loaded.deferred.length > 0) loaded = await unlockDeferred(loaded);
   let recipient = loaded.recipients[0];
   let createdKey: string | undefined;
   if (!recipient) {

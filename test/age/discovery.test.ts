@@ -60,7 +60,7 @@ describe('loadIdentities', () => {
 
   it('finds nothing (and no error) when no source exists', async () => {
     const r = await loadIdentities({ env: {}, home });
-    expect(r).toEqual({ identities: [], recipients: [], sources: [] });
+    expect(r).toEqual({ identities: [], recipients: [], deferred: [], sources: [] });
   });
 
   it('loads the union of every source, in order, with public keys per source', async () => {
@@ -167,8 +167,45 @@ describe('loadIdentities', () => {
     const a = generateX25519Identity();
     const broken = a.identity.slice(0, -2) + (a.identity.endsWith('QQ') ? 'PP' : 'QQ');
     await expectError(loadIdentities({ env: { GITSEAL_AGE_KEY: `${a.identity}\n${broken}` }, home }), /^\$GITSEAL_AGE_KEY, line 2: invalid age identity/, [a.identity]);
-    const f = write(join(home, '.config', 'git-seal', 'keys.txt'), `# comment\n\n${broken}\n`);
-    await expectError(loadIdentities({ env: {}, home }), new RegExp(`^${f}, line 3: invalid age identity`), [a.identity]);
+    const f = write(join(tmp.dir, 'named.txt'), `# comment\n\n${broken}\n`);
+    await expectError(loadIdentities({ identityFiles: [f], env: {}, home }), new RegExp(`^--identity ${f}, line 3: invalid age identity`), [a.identity]);
+    await expectError(loadIdentities({ env: { SOPS_AGE_KEY_FILE: f }, home }), /line 3: invalid age identity/, [a.identity]);
+  });
+
+  it('skips unusable identities in default key files with one warning each, keeping the usable ones', async () => {
+    const mine = generateX25519Identity();
+    const sopsKey = generateX25519Identity();
+    const broken = mine.identity.slice(0, -2) + (mine.identity.endsWith('QQ') ? 'PP' : 'QQ');
+    keyFile(join(home, '.config', 'git-seal', 'keys.txt'), mine);
+    const sops = write(
+      join(home, '.config', 'sops', 'age', 'keys.txt'),
+      `# damaged yubikey line\nAGE-PLUGIN-YUBIKEY-1QQQQQQQQQQQQQQQQQQQQQQQ\n${sopsKey.identity}\n${broken}\n`,
+    );
+    const warnings: string[] = [];
+    const r = await loadIdentities({ env: {}, home, warn: (l) => warnings.push(l) });
+    expect(r.recipients).toEqual([mine.recipient, sopsKey.recipient]);
+    expect(warnings).toEqual([
+      `git-seal: skipping an identity: ${sops}, line 2: invalid age plugin identity (bad checksum, case or plugin name)`,
+      `git-seal: skipping an identity: ${sops}, line 4: invalid age identity (bad checksum, case, length or characters)`,
+    ]);
+    for (const w of warnings) expect(w).not.toContain(mine.identity.slice(15, 45));
+    // Once per process: loading again warns no more.
+    const again: string[] = [];
+    await loadIdentities({ env: {}, home, warn: (l) => again.push(l) });
+    expect(again).toEqual([]);
+    // Named explicitly, the same file fails closed.
+    await expectError(loadIdentities({ env: { SOPS_AGE_KEY_FILE: sops }, home }), /line 2: invalid age plugin identity/);
+  });
+
+  it.skipIf(process.getuid?.() === 0)('skips an unreadable default key file with a warning (skipped as root)', async () => {
+    const mine = generateX25519Identity();
+    const f = keyFile(join(home, '.config', 'sops', 'age', 'keys.txt'), generateX25519Identity());
+    chmodSync(f, 0o000);
+    keyFile(join(home, '.config', 'git-seal', 'keys.txt'), mine);
+    const warnings: string[] = [];
+    const r = await loadIdentities({ env: {}, home, warn: (l) => warnings.push(l) });
+    expect(r.recipients).toEqual([mine.recipient]);
+    expect(warnings).toEqual([`git-seal: skipping ${f}: cannot read it (EACCES)`]);
   });
 
   it('errors when an explicit source holds no identities', async () => {

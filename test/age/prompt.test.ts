@@ -81,6 +81,16 @@ describe('askPassphrase on a pseudo-terminal', () => {
     expect(out.after).toBe(out.before);
   });
 
+  for (const [name, signal] of [['SIGTERM', 15], ['SIGHUP', 1]] as const) {
+    it(`killed by ${name} while asking: the terminal gets its echo back, and the process still dies`, () => {
+      const run = runInPty([process.execPath, program, moduleUrl, 'one'], { killOnPrompt: signal, stdin: '', stdout: join(dir, `killed-${name}.json`) });
+      expect(run.timedOut).toBe(false);
+      expect(run.prompts).toBe(1);
+      expect(run.signal).toBe(signal);
+      expect(run.echo).toBe(true);
+    });
+  }
+
   it('oncePerProcess: concurrent and later callers share one prompt', () => {
     const { run, out } = drive('once', ['pw', 'second-prompt-should-not-happen']);
     expect(run.prompts).toBe(1);
