@@ -1,0 +1,100 @@
+/**
+ * SSH private key files (`~/.ssh/id_ed25519`, `~/.ssh/id_rsa`) as age identities.
+ *
+ * An unencrypted key is read at once. A passphrase-protected key becomes a lazy identity: its public
+ * key (hence its stanza tag) comes from the file's unencrypted part, and the passphrase is asked only
+ * when a header holds a stanza with that tag. The decrypted key is kept for the rest of the process,
+ * so a checkout of many files asks once; a wrong or unavailable passphrase is remembered too.
+ */
+import type { Identity, Stanza } from 'age-encryption';
+import { GitSealError } from '../errors.js';
+import {
+  decryptOpenSshPrivateKey,
+  isOtherPemPrivateKey,
+  parseOpenSshPrivateKey,
+  sshPublicKeyString,
+  sshTag,
+  SSH_ED25519,
+  type OpenSshKeyFile,
+  type SshPrivateKey,
+} from './openssh-key.js';
+import { SshEd25519Identity } from './ssh-ed25519.js';
+import { SshRsaIdentity } from './ssh-rsa.js';
+
+/** Asks the user for a passphrase; `label` names what it unlocks. */
+export type AskPassphrase = (label: string) => Promise<string>;
+
+export type SshIdentity = SshEd25519Identity | SshRsaIdentity | EncryptedSshIdentity;
+
+const CI_HINT =
+  'where no one can type it (CI), give git-seal an age key instead: set GITSEAL_AGE_KEY to a deploy key (git-seal keygen --deploy NAME --profile P)';
+
+function identityOf(key: SshPrivateKey, source: string): SshEd25519Identity | SshRsaIdentity {
+  if (key.type === SSH_ED25519) {
+    try {
+      return new SshEd25519Identity(key.seed, key.publicKey, source);
+    } finally {
+      key.seed.fill(0);
+    }
+  }
+  return new SshRsaIdentity(key.jwk, key.publicKey, source);
+}
+
+export class EncryptedSshIdentity implements Identity {
+  readonly type: string;
+  /** The matching `ssh-ed25519 …` / `ssh-rsa …` recipient. */
+  readonly recipient: string;
+  readonly tag: string;
+  readonly #file: OpenSshKeyFile;
+  readonly #ask: AskPassphrase;
+  #decrypted: Promise<Identity> | undefined;
+
+  constructor(file: OpenSshKeyFile, ask: AskPassphrase) {
+    this.#file = file;
+    this.#ask = ask;
+    this.type = file.publicKey.type;
+    this.recipient = sshPublicKeyString(file.publicKey);
+    this.tag = sshTag(file.publicKey.blob);
+  }
+
+  /** True once the passphrase was asked for (tests and diagnostics). */
+  get unlocked(): boolean {
+    return this.#decrypted !== undefined;
+  }
+
+  async #decrypt(): Promise<Identity> {
+    const { source } = this.#file;
+    let passphrase: string;
+    try {
+      passphrase = await this.#ask(`SSH key ${source}`);
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      throw new GitSealError(`${source}: this passphrase-protected SSH key can open the file, but its passphrase could not be asked (${why})`, CI_HINT);
+    }
+    return identityOf(await decryptOpenSshPrivateKey(this.#file, passphrase), source);
+  }
+
+  async unwrapFileKey(stanzas: Stanza[]): Promise<Uint8Array | null> {
+    if (this.#decrypted === undefined) {
+      if (!stanzas.some((s) => s.args[0] === this.type && s.args[1] === this.tag)) return null;
+      this.#decrypted = this.#decrypt();
+    }
+    return (await this.#decrypted).unwrapFileKey(stanzas);
+  }
+}
+
+/**
+ * The identity in an SSH private key file's text. `source` names the file in messages; `ask` is called
+ * at most once, and only when a header holds a stanza for this key.
+ */
+export async function loadSshKeyFile(text: string, source: string, ask: AskPassphrase): Promise<SshIdentity> {
+  if (isOtherPemPrivateKey(text)) {
+    throw new GitSealError(
+      `${source}: this private key is in the old PEM format, which git-seal does not read`,
+      `convert it to OpenSSH's format (asks for the passphrase and keeps it): ssh-keygen -p -f FILE`,
+    );
+  }
+  const file = parseOpenSshPrivateKey(text, source);
+  if (file.encrypted) return new EncryptedSshIdentity(file, ask);
+  return identityOf(await decryptOpenSshPrivateKey(file), source);
+}
