@@ -10,9 +10,13 @@
  *   6. $SOPS_AGE_KEY_FILE
  *   7. $XDG_CONFIG_HOME/sops/age/keys.txt and ~/.config/sops/age/keys.txt
  *      (and ~/Library/Application Support/sops/age/keys.txt on macOS)       (defaults; skipped if missing)
+ *   8. $SOPS_AGE_SSH_PRIVATE_KEY_FILE                                         (an OpenSSH private key)
+ *   9. ~/.ssh/id_ed25519, ~/.ssh/id_rsa                                        (defaults; skipped if missing,
+ *                                                                               or with a warning if unusable)
  *
- * A file named explicitly (1, 3, 6) that is missing or unreadable is an error
- * naming its source.
+ * A file named explicitly (1, 3, 6, 8) that is missing or unreadable is an error
+ * naming its source. Any file (or variable) holding an OpenSSH private key is
+ * read as one; a passphrase-protected key asks only when a file is sealed to it.
  */
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
@@ -20,7 +24,10 @@ import { isAbsolute, join, resolve } from 'node:path';
 import type { Identity } from 'age-encryption';
 import { GitSealError } from '../errors.js';
 import { parseIdentityText } from './identity-file.js';
-import { parseIdentity, recipientOf } from './keys.js';
+import { parseIdentity, recipientOf, type AgeIdentity } from './keys.js';
+import { isOpenSshPrivateKey, isOtherPemPrivateKey } from './openssh-key.js';
+import { askPassphrase } from './prompt.js';
+import { loadSshKeyFile, type AskPassphrase } from './ssh-key-file.js';
 
 export interface IdentitySource {
   /** Human-readable origin, e.g. `--identity ./key.txt`, `$GITSEAL_AGE_KEY`, or a default file path. */
@@ -45,6 +52,10 @@ export interface LoadIdentitiesOptions {
   env?: NodeJS.ProcessEnv;
   /** Defaults to os.homedir(). */
   home?: string;
+  /** Asks the passphrase of a protected SSH key; defaults to the terminal prompt. */
+  askPassphrase?: AskPassphrase;
+  /** Receives one-line warnings (an unusable default SSH key is skipped); defaults to stderr. */
+  warn?: (message: string) => void;
 }
 
 function configHome(env: NodeJS.ProcessEnv, home: string): string {
@@ -65,8 +76,13 @@ export function sopsDefaultKeyFiles(env: NodeJS.ProcessEnv = process.env, home: 
   return [...new Set(files)];
 }
 
+/** The SSH private keys tried by default, as SOPS and ssh do. */
+export function defaultSshKeyFiles(home: string = homedir()): string[] {
+  return [join(home, '.ssh', 'id_ed25519'), join(home, '.ssh', 'id_rsa')];
+}
+
 type Origin =
-  | { kind: 'file'; source: string; path: string; explicit: boolean }
+  | { kind: 'file'; source: string; path: string; explicit: boolean; sshDefault?: boolean }
   | { kind: 'text'; source: string; text: string };
 
 function expandHome(p: string, home: string): string {
@@ -90,6 +106,10 @@ async function readIdentityFileText(path: string, source: string, explicit: bool
     }
     return fail(`${source}: cannot read identity file (${code ?? 'unknown error'})`, 'check the path and its permissions');
   }
+}
+
+function warnOnStderr(message: string): void {
+  process.stderr.write(`git-seal: warning: ${message}\n`);
 }
 
 function fail(message: string, hint: string): never {
@@ -116,6 +136,11 @@ function collectOrigins(opts: LoadIdentitiesOptions, env: NodeJS.ProcessEnv, hom
     origins.push({ kind: 'file', source: `$SOPS_AGE_KEY_FILE (${sopsFile})`, path: expandHome(sopsFile, home), explicit: true });
   }
   for (const f of sopsDefaultKeyFiles(env, home)) origins.push({ kind: 'file', source: f, path: f, explicit: false });
+  const sopsSsh = env.SOPS_AGE_SSH_PRIVATE_KEY_FILE;
+  if (sopsSsh && sopsSsh.trim() !== '') {
+    origins.push({ kind: 'file', source: `$SOPS_AGE_SSH_PRIVATE_KEY_FILE (${sopsSsh})`, path: expandHome(sopsSsh, home), explicit: true });
+  }
+  for (const f of defaultSshKeyFiles(home)) origins.push({ kind: 'file', source: f, path: f, explicit: false, sshDefault: true });
   return origins;
 }
 
@@ -143,13 +168,25 @@ export async function loadIdentities(opts: LoadIdentitiesOptions = {}): Promise<
     } else {
       text = origin.text;
     }
-    const strings = parseIdentityText(text, origin.source);
-    if (strings.length === 0 && (origin.kind === 'text' || origin.explicit)) {
-      throw new GitSealError(`${origin.source}: no age identities found`, 'it must contain AGE-SECRET-KEY-1… lines, as written by `git-seal keygen` or `age-keygen`');
+    let identities: AgeIdentity[];
+    if (isOpenSshPrivateKey(text) || isOtherPemPrivateKey(text)) {
+      try {
+        identities = [await loadSshKeyFile(text, origin.source, opts.askPassphrase ?? askPassphrase)];
+      } catch (err) {
+        // A default ~/.ssh key git-seal cannot use (old PEM format, DSA…) must not block the other keys.
+        if (!(origin.kind === 'file' && origin.sshDefault && err instanceof GitSealError)) throw err;
+        (opts.warn ?? warnOnStderr)(`skipping ${err.oneLine}`);
+        continue;
+      }
+    } else {
+      const strings = parseIdentityText(text, origin.source);
+      if (strings.length === 0 && (origin.kind === 'text' || origin.explicit)) {
+        throw new GitSealError(`${origin.source}: no age identities found`, 'it must contain AGE-SECRET-KEY-1… lines, as written by `git-seal keygen` or `age-keygen`');
+      }
+      identities = strings.map((s) => parseIdentity(s, origin.source));
     }
     const publicKeys: string[] = [];
-    for (const s of strings) {
-      const identity = parseIdentity(s, origin.source);
+    for (const identity of identities) {
       const pk = await recipientOf(identity);
       publicKeys.push(pk);
       if (seenKeys.has(pk)) continue;

@@ -18,6 +18,7 @@ import {
   type OpenSshKeyFile,
   type SshPrivateKey,
 } from './openssh-key.js';
+import { oncePerProcess } from './prompt.js';
 import { SshEd25519Identity } from './ssh-ed25519.js';
 import { SshRsaIdentity } from './ssh-rsa.js';
 
@@ -26,8 +27,7 @@ export type AskPassphrase = (label: string) => Promise<string>;
 
 export type SshIdentity = SshEd25519Identity | SshRsaIdentity | EncryptedSshIdentity;
 
-const CI_HINT =
-  'where no one can type it (CI), give git-seal an age key instead: set GITSEAL_AGE_KEY to a deploy key (git-seal keygen --deploy NAME --profile P)';
+const CI_HINT = 'where no one can type it (CI), give git-seal an unprotected key instead: GITSEAL_AGE_KEY set to a deploy key (git-seal keygen --deploy NAME --profile P)';
 
 function identityOf(key: SshPrivateKey, source: string): SshEd25519Identity | SshRsaIdentity {
   if (key.type === SSH_ED25519) {
@@ -68,8 +68,9 @@ export class EncryptedSshIdentity implements Identity {
     try {
       passphrase = await this.#ask(`SSH key ${source}`);
     } catch (err) {
-      const why = err instanceof Error ? err.message : String(err);
-      throw new GitSealError(`${source}: this passphrase-protected SSH key can open the file, but its passphrase could not be asked (${why})`, CI_HINT);
+      // The asker's own errors (no terminal, cancelled) already name the key and the way out.
+      if (err instanceof GitSealError) throw err;
+      throw new GitSealError(`SSH key ${source} needs a passphrase, which could not be asked (${err instanceof Error ? err.message : String(err)})`, CI_HINT);
     }
     return identityOf(await decryptOpenSshPrivateKey(this.#file, passphrase), source);
   }
@@ -77,7 +78,8 @@ export class EncryptedSshIdentity implements Identity {
   async unwrapFileKey(stanzas: Stanza[]): Promise<Uint8Array | null> {
     if (this.#decrypted === undefined) {
       if (!stanzas.some((s) => s.args[0] === this.type && s.args[1] === this.tag)) return null;
-      this.#decrypted = this.#decrypt();
+      // Once per process and key, even if the identities are loaded twice.
+      this.#decrypted = oncePerProcess(`ssh-key ${this.recipient} ${this.#file.source}`, () => this.#decrypt());
     }
     return (await this.#decrypted).unwrapFileKey(stanzas);
   }
