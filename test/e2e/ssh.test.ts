@@ -17,6 +17,7 @@ afterAll(cleanupTempDirs);
 
 const FILE = '.dlt/secrets.toml';
 const hasSshKeygen = spawnSync('ssh-keygen', ['-?']).error === undefined;
+const hasAge = spawnSync('age', ['--version']).status === 0;
 if (!hasSshKeygen) console.warn('[test/e2e/ssh] SKIPPED: ssh-keygen is not on PATH; CI installs OpenSSH.');
 
 function sshKey(file: string, type: 'ed25519' | 'rsa' | 'ecdsa', passphrase = ''): string {
@@ -78,6 +79,23 @@ describe.skipIf(!hasSshKeygen)('SSH keys end to end', () => {
     const opened = alice.seal(['decrypt'], { cwd: origin, input: alice.git(['show', `carol:${FILE}`], origin) });
     expect(opened.status, opened.stderr).toBe(0);
     expect(opened.stdout).toContain('retries = 7');
+  });
+
+  it.skipIf(!hasAge)('encrypt -r "ssh-ed25519 … comment": Go age opens the data key with the SSH private key, and so does decrypt', () => {
+    const frank = sshPerson('frank');
+    const alice = person('alice');
+    const keyFile = join(frank.home, '.ssh', 'id_ed25519');
+    const sealed = alice.seal(['encrypt', '-r', frank.pub, '-r', alice.recipient], { input: SECRETS, cwd: tempDir() });
+    expect(sealed.status, sealed.stderr).toBe(0);
+    const [type, b64] = frank.pub.split(' ');
+    expect(sealed.stdout).toContain(`  "${type} ${b64}",\n`);
+    const armored = /datakey = """\n([\s\S]*?)"""/.exec(sealed.stdout)![1];
+    const age = spawnSync('age', ['-d', '-i', keyFile], { input: armored });
+    expect(age.status, age.stderr?.toString()).toBe(0);
+    expect(age.stdout.length).toBe(32);
+    const opened = frank.seal(['decrypt'], { input: sealed.stdout, cwd: tempDir() });
+    expect(opened.status, opened.stderr).toBe(0);
+    expect(opened.stdout).toBe(SECRETS);
   });
 
   it('recipients add NAME KEY takes an SSH key line, quoted or not; ECDSA is refused by name', () => {
