@@ -171,7 +171,7 @@ export async function loadIdentities(opts: LoadIdentitiesOptions = {}): Promise<
     let identities: AgeIdentity[];
     if (isOpenSshPrivateKey(text) || isOtherPemPrivateKey(text)) {
       try {
-        identities = [await loadSshKeyFile(text, origin.source, opts.askPassphrase ?? askPassphrase)];
+        identities = [loadSshKeyFile(text, origin.source, opts.askPassphrase ?? askPassphrase)];
       } catch (err) {
         // A default ~/.ssh key git-seal cannot use (old PEM format, DSA…) must not block the other keys.
         if (!(origin.kind === 'file' && origin.sshDefault && err instanceof GitSealError)) throw err;

@@ -3,7 +3,7 @@ export { X25519Identity, X25519Recipient } from './x25519.js';
 export { HybridIdentity, HybridRecipient } from './hybrid.js';
 export { SshEd25519Identity, SshEd25519Recipient } from './ssh-ed25519.js';
 export { SshRsaIdentity, SshRsaRecipient } from './ssh-rsa.js';
-export { EncryptedSshIdentity, loadSshKeyFile, type AskPassphrase } from './ssh-key-file.js';
+export { SshKeyFileIdentity, loadSshKeyFile, type AskPassphrase } from './ssh-key-file.js';
 export { parseAuthorizedKeys, sshFingerprint, type AuthorizedKeys } from './openssh-key.js';
 export {
   canonicalRecipient,

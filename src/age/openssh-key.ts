@@ -17,6 +17,7 @@ import { encodeBase64NoPad } from './base64.js';
 export const SSH_ED25519 = 'ssh-ed25519';
 export const SSH_RSA = 'ssh-rsa';
 export const MIN_RSA_BITS = 2048;
+export const MAX_RSA_BITS = 16384;
 
 const SUPPORTED_HINT = 'age supports ssh-ed25519 and ssh-rsa (2048 bits or more) keys; make one with `ssh-keygen -t ed25519`, or use an age1… key';
 
@@ -147,6 +148,8 @@ export function decodeSshPublicKeyBlob(blob: Buffer, where: string): SshPublicKe
       if (bits < MIN_RSA_BITS) {
         throw new GitSealError(`${where}ssh-rsa key has ${bits} bits; age needs at least ${MIN_RSA_BITS}`, 'make a new key: ssh-keygen -t ed25519 (or -t rsa -b 4096)');
       }
+      // As Go's crypto/rsa: larger keys only make every wrap slow (a hostile config could list one).
+      if (bits > MAX_RSA_BITS) bad(`ssh-rsa key has ${bits} bits, more than ${MAX_RSA_BITS}`);
       const rsa = createPublicKey({ key: { kty: 'RSA', n: n.toString('base64url'), e: e.toString('base64url') }, format: 'jwk' });
       return { type, blob: Buffer.concat([wireString(SSH_RSA), wireMpint(e), wireMpint(n)]), rsa, bits };
     }

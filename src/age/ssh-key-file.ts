@@ -1,10 +1,11 @@
 /**
  * SSH private key files (`~/.ssh/id_ed25519`, `~/.ssh/id_rsa`) as age identities.
  *
- * An unencrypted key is read at once. A passphrase-protected key becomes a lazy identity: its public
- * key (hence its stanza tag) comes from the file's unencrypted part, and the passphrase is asked only
- * when a header holds a stanza with that tag. The decrypted key is kept for the rest of the process,
- * so a checkout of many files asks once; a wrong or unavailable passphrase is remembered too.
+ * Loading reads only the file's unencrypted part: its public key, hence its stanza tag. The private
+ * key is read (and, for a passphrase-protected file, the passphrase asked) only when a header holds a
+ * stanza with that tag, so a default ~/.ssh key costs nothing to a command that does not need it. The
+ * key is kept for the rest of the process: a checkout of many files asks once, and a wrong or
+ * unavailable passphrase is remembered too.
  */
 import type { Identity, Stanza } from 'age-encryption';
 import { GitSealError } from '../errors.js';
@@ -25,7 +26,7 @@ import { SshRsaIdentity } from './ssh-rsa.js';
 /** Asks the user for a passphrase; `label` names what it unlocks. */
 export type AskPassphrase = (label: string) => Promise<string>;
 
-export type SshIdentity = SshEd25519Identity | SshRsaIdentity | EncryptedSshIdentity;
+export type SshIdentity = SshKeyFileIdentity;
 
 const CI_HINT = 'where no one can type it (CI), give git-seal an unprotected key instead: GITSEAL_AGE_KEY set to a deploy key (git-seal keygen --deploy NAME --profile P)';
 
@@ -40,7 +41,7 @@ function identityOf(key: SshPrivateKey, source: string): SshEd25519Identity | Ss
   return new SshRsaIdentity(key.jwk, key.publicKey, source);
 }
 
-export class EncryptedSshIdentity implements Identity {
+export class SshKeyFileIdentity implements Identity {
   readonly type: string;
   /** The matching `ssh-ed25519 …` / `ssh-rsa …` recipient. */
   readonly recipient: string;
@@ -57,13 +58,14 @@ export class EncryptedSshIdentity implements Identity {
     this.tag = sshTag(file.publicKey.blob);
   }
 
-  /** True once the passphrase was asked for (tests and diagnostics). */
-  get unlocked(): boolean {
-    return this.#decrypted !== undefined;
+  /** True when the private key is protected by a passphrase. */
+  get encrypted(): boolean {
+    return this.#file.encrypted;
   }
 
   async #decrypt(): Promise<Identity> {
     const { source } = this.#file;
+    if (!this.#file.encrypted) return identityOf(await decryptOpenSshPrivateKey(this.#file), source);
     let passphrase: string;
     try {
       passphrase = await this.#ask(`SSH key ${source}`);
@@ -79,7 +81,7 @@ export class EncryptedSshIdentity implements Identity {
     if (this.#decrypted === undefined) {
       if (!stanzas.some((s) => s.args[0] === this.type && s.args[1] === this.tag)) return null;
       // Once per process and key, even if the identities are loaded twice.
-      this.#decrypted = oncePerProcess(`ssh-key ${this.recipient} ${this.#file.source}`, () => this.#decrypt());
+      this.#decrypted = this.#file.encrypted ? oncePerProcess(`ssh-key ${this.recipient} ${this.#file.source}`, () => this.#decrypt()) : this.#decrypt();
     }
     return (await this.#decrypted).unwrapFileKey(stanzas);
   }
@@ -87,16 +89,14 @@ export class EncryptedSshIdentity implements Identity {
 
 /**
  * The identity in an SSH private key file's text. `source` names the file in messages; `ask` is called
- * at most once, and only when a header holds a stanza for this key.
+ * at most once, and only when the key is protected and a header holds a stanza for it.
  */
-export async function loadSshKeyFile(text: string, source: string, ask: AskPassphrase): Promise<SshIdentity> {
+export function loadSshKeyFile(text: string, source: string, ask: AskPassphrase): SshKeyFileIdentity {
   if (isOtherPemPrivateKey(text)) {
     throw new GitSealError(
       `${source}: this private key is in the old PEM format, which git-seal does not read`,
       `convert it to OpenSSH's format (asks for the passphrase and keeps it): ssh-keygen -p -f FILE`,
     );
   }
-  const file = parseOpenSshPrivateKey(text, source);
-  if (file.encrypted) return new EncryptedSshIdentity(file, ask);
-  return identityOf(await decryptOpenSshPrivateKey(file), source);
+  return new SshKeyFileIdentity(parseOpenSshPrivateKey(text, source), ask);
 }

@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { GitSealError } from '../../src/errors.js';
 import {
   canonicalRecipient,
-  EncryptedSshIdentity,
+  SshKeyFileIdentity,
   formatIdentityFile,
   generateX25519Identity,
   headerStanzas,
@@ -123,10 +123,10 @@ describe.skipIf(!hasSshKeygen)('SSH keys', () => {
   describe('private key files', () => {
     it('refuse ECDSA and old PEM keys with a message naming the file and the fix', async () => {
       const ec = keygen(join(tmp.dir, 'keys', 'ec-id'), ['-t', 'ecdsa']);
-      const e1 = await caught(loadSshKeyFile(readFileSync(ec.file, 'utf8'), ec.file, async () => ''));
+      const e1 = await caught(() => loadSshKeyFile(readFileSync(ec.file, 'utf8'), ec.file, async () => ''));
       expect(e1.message).toBe(`${ec.file}: ECDSA (ecdsa-sha2-nistp256) SSH keys cannot be used with age`);
       const pem = keygen(join(tmp.dir, 'keys', 'pem'), ['-t', 'rsa', '-b', '2048', '-m', 'PEM']);
-      const e2 = await caught(loadSshKeyFile(readFileSync(pem.file, 'utf8'), pem.file, async () => ''));
+      const e2 = await caught(() => loadSshKeyFile(readFileSync(pem.file, 'utf8'), pem.file, async () => ''));
       expect(e2.message).toMatch(/old PEM format/);
       expect(e2.hint).toMatch(/ssh-keygen -p -f FILE/);
     });
@@ -137,7 +137,8 @@ describe.skipIf(!hasSshKeygen)('SSH keys', () => {
         asked.push(label);
         return 'secret words';
       });
-      expect(id).toBeInstanceOf(EncryptedSshIdentity);
+      expect(id).toBeInstanceOf(SshKeyFileIdentity);
+      expect(id.encrypted).toBe(true);
       expect(id.recipient).toBe(canonicalRecipient(edLocked.pub));
       // Sealed to someone else (another SSH key and an age key): no prompt.
       expect(await unwrapDataKey(await wrapDataKey(randomBytes(32), [ed.pub, generateX25519Identity().recipient]), [id])).toBeNull();
