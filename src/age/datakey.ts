@@ -8,7 +8,7 @@ import type { Identity, Recipient } from 'age-encryption';
 import { GitSealError } from '../errors.js';
 import { AgeFormatError, armorDecode, armorEncode, decryptAgeFile, encryptAgeFile } from './age-file.js';
 import { decodeBase64NoPad } from './base64.js';
-import { parseRecipient } from './keys.js';
+import { canonicalRecipient, parseRecipient } from './keys.js';
 import { HybridRecipient } from './hybrid.js';
 import { PluginRecipient } from './plugin-recipient.js';
 import { TagRecipient } from './tag.js';
@@ -57,14 +57,14 @@ export async function wrapDataKey(dataKey: Uint8Array, recipients: readonly (str
     throw new GitSealError(`data key must be ${DATA_KEY_BYTES} bytes, got ${dataKey.length}`, 'this is a bug in git-seal; please report it');
   }
   if (recipients.length === 0) {
-    throw new GitSealError('no recipients to encrypt the data key to', 'add at least one age1… public key to the profile\'s recipients');
+    throw new GitSealError('no recipients to encrypt the data key to', 'add at least one age1… or SSH public key to the profile\'s recipients');
   }
   const parsed: Recipient[] = [];
   const seen = new Set<string>();
   const labelled: { recipient: Recipient; labels: string[] | null }[] = [];
   for (const r of recipients) {
     if (typeof r === 'string') {
-      const t = r.trim();
+      const t = canonicalRecipient(r);
       if (seen.has(t)) continue;
       seen.add(t);
       const recipient = cachedRecipient(t);

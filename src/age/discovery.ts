@@ -14,15 +14,19 @@
  *   9. $SOPS_AGE_KEY_CMD
  *  10. $XDG_CONFIG_HOME/sops/age/keys.txt and ~/.config/sops/age/keys.txt
  *      (and ~/Library/Application Support/sops/age/keys.txt on macOS)       (defaults)
- *  11. (reserved: SSH keys ~/.ssh/id_ed25519, ~/.ssh/id_rsa, as defaults)
+ *  11. $SOPS_AGE_SSH_PRIVATE_KEY_FILE                                         (an OpenSSH private key)
+ *  12. ~/.ssh/id_ed25519, ~/.ssh/id_rsa                                        (defaults)
  *
  * Any identity file may be passphrase-protected (`age -p`, recognised by content): it is
  * decrypted on first need, asking on the terminal once per process. Identities that need
  * such work (a passphrase, a command, the keyring) are deferred: tried after every plain
  * identity, so nothing is asked or run while a plain key opens the file.
  *
- * A file named explicitly (1, 3, 8) that is missing, unreadable or holds an identity
- * git-seal cannot use is an error naming its source. A default file (6, 10) that is
+ * Any file (or variable) holding an OpenSSH private key is read as one; a passphrase-protected
+ * key asks only when a file is sealed to it.
+ *
+ * A file named explicitly (1, 3, 8, 11) that is missing, unreadable or holds an identity
+ * git-seal cannot use is an error naming its source. A default file (6, 10, 12) that is
  * missing is skipped silently; an unusable identity in one (a damaged or unknown
  * line, a passphrase-protected file with no terminal to ask on, an unreadable
  * file) is skipped with a one-line warning, so it never blocks the user's other keys.
@@ -36,8 +40,10 @@ import type { DeferredIdentity } from './deferred.js';
 import { parseIdentityText } from './identity-file.js';
 import { keyCommandIdentity } from './key-command.js';
 import { keyringAvailable, keyringIdentity, KEYRING_SOURCE } from './keyring.js';
-import { parseIdentity, recipientOf } from './keys.js';
-import { canPrompt } from './prompt.js';
+import { parseIdentity, recipientOf, type AgeIdentity } from './keys.js';
+import { isOpenSshPrivateKey, isOtherPemPrivateKey } from './openssh-key.js';
+import { askPassphrase, canPrompt } from './prompt.js';
+import { loadSshKeyFile, type AskPassphrase } from './ssh-key-file.js';
 import { isPassphraseProtected, passphraseIdentityFile } from './scrypt-identity-file.js';
 import { warnOnce } from './warn.js';
 
@@ -73,6 +79,8 @@ export interface LoadIdentitiesOptions {
   home?: string;
   /** Where skip warnings go (each at most once per process); defaults to stderr. */
   warn?: (line: string) => void;
+  /** Asks the passphrase of a protected SSH key; defaults to the terminal prompt. */
+  askPassphrase?: AskPassphrase;
 }
 
 function configHome(env: NodeJS.ProcessEnv, home: string): string {
@@ -91,6 +99,11 @@ export function sopsDefaultKeyFiles(env: NodeJS.ProcessEnv = process.env, home: 
   const files = [join(configHome(env, home), 'sops', 'age', 'keys.txt'), join(home, '.config', 'sops', 'age', 'keys.txt')];
   if (process.platform === 'darwin') files.push(join(home, 'Library', 'Application Support', 'sops', 'age', 'keys.txt'));
   return [...new Set(files)];
+}
+
+/** The SSH private keys tried by default, as SOPS and ssh do. */
+export function defaultSshKeyFiles(home: string = homedir()): string[] {
+  return [join(home, '.ssh', 'id_ed25519'), join(home, '.ssh', 'id_rsa')];
 }
 
 type Origin =
@@ -152,6 +165,11 @@ function collectOrigins(opts: LoadIdentitiesOptions, env: NodeJS.ProcessEnv, hom
   }
   pushKeyCommand(origins, 'SOPS_AGE_KEY_CMD', env);
   for (const f of sopsDefaultKeyFiles(env, home)) origins.push({ kind: 'file', source: f, path: f, explicit: false });
+  const sopsSsh = env.SOPS_AGE_SSH_PRIVATE_KEY_FILE;
+  if (sopsSsh && sopsSsh.trim() !== '') {
+    origins.push({ kind: 'file', source: `$SOPS_AGE_SSH_PRIVATE_KEY_FILE (${sopsSsh})`, path: expandHome(sopsSsh, home), explicit: true });
+  }
+  for (const f of defaultSshKeyFiles(home)) origins.push({ kind: 'file', source: f, path: f, explicit: false });
   return origins;
 }
 
@@ -203,13 +221,25 @@ export async function loadIdentities(opts: LoadIdentitiesOptions = {}): Promise<
       text = origin.text;
     }
     const optional = origin.kind === 'file' && !origin.explicit;
-    const strings = parseIdentityText(text, origin.source, optional ? (err) => warnOnce(`git-seal: skipping an identity: ${err.message}`, warn) : undefined);
-    if (strings.length === 0 && !optional) {
-      throw new GitSealError(`${origin.source}: no age identities found`, 'it must contain AGE-SECRET-KEY-1… lines, as written by `git-seal keygen` or `age-keygen`');
+    let identities: AgeIdentity[];
+    if (isOpenSshPrivateKey(text) || isOtherPemPrivateKey(text)) {
+      try {
+        identities = [loadSshKeyFile(text, origin.source, opts.askPassphrase ?? askPassphrase)];
+      } catch (err) {
+        // A default ~/.ssh key git-seal cannot use (old PEM format, DSA…) must not block the other keys.
+        if (!(optional && err instanceof GitSealError)) throw err;
+        warnOnce(`git-seal: skipping ${err.oneLine}`, warn);
+        continue;
+      }
+    } else {
+      const strings = parseIdentityText(text, origin.source, optional ? (err) => warnOnce(`git-seal: skipping an identity: ${err.message}`, warn) : undefined);
+      if (strings.length === 0 && !optional) {
+        throw new GitSealError(`${origin.source}: no age identities found`, 'it must contain AGE-SECRET-KEY-1… lines, as written by `git-seal keygen` or `age-keygen`');
+      }
+      identities = strings.map((s) => parseIdentity(s, origin.source));
     }
     const publicKeys: string[] = [];
-    for (const s of strings) {
-      const identity = parseIdentity(s, origin.source);
+    for (const identity of identities) {
       const pk = await recipientOf(identity);
       publicKeys.push(pk);
       if (seenKeys.has(pk)) continue;

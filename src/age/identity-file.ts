@@ -23,8 +23,11 @@ function lineError(source: string, line: number, what: string, hint = HINT): Git
 }
 
 function classifyBadToken(token: string, source: string, line: number): GitSealError {
-  if (token.startsWith('-----BEGIN') || token.startsWith('ssh-')) {
-    return lineError(source, line, 'SSH keys are not supported as git-seal identities');
+  if (token.startsWith('-----BEGIN')) {
+    return lineError(source, line, 'an SSH private key must be a file of its own', 'give that file alone: --identity ~/.ssh/id_ed25519');
+  }
+  if (token.startsWith('ssh-')) {
+    return lineError(source, line, 'holds an SSH public key, not a private key', 'give the private key file instead: --identity ~/.ssh/id_ed25519');
   }
   if (token.toUpperCase().startsWith('AGE-PLUGIN-')) {
     return lineError(source, line, 'invalid age plugin identity (bad checksum, case or plugin name)');

@@ -1,7 +1,12 @@
 /** git-seal's age key handling: recipients, identities, identity files and data-key wrapping. */
 export { X25519Identity, X25519Recipient } from './x25519.js';
 export { HybridIdentity, HybridRecipient } from './hybrid.js';
+export { SshEd25519Identity, SshEd25519Recipient } from './ssh-ed25519.js';
+export { SshRsaIdentity, SshRsaRecipient } from './ssh-rsa.js';
+export { SshKeyFileIdentity, loadSshKeyFile, type AskPassphrase } from './ssh-key-file.js';
+export { parseAuthorizedKeys, sshFingerprint, type AuthorizedKeys } from './openssh-key.js';
 export {
+  canonicalRecipient,
   generateIdentity,
   generateX25519Identity,
   identityToRecipient,
@@ -18,6 +23,7 @@ export {
 export { formatIdentityFile, formatRfc3339, parseIdentityFile, parseIdentityText } from './identity-file.js';
 export {
   defaultKeyFile,
+  defaultSshKeyFiles,
   loadIdentities,
   sopsDefaultKeyFiles,
   unlockDeferred,

@@ -1,8 +1,9 @@
 /**
  * Parsing and generating age key strings. One factory for every recipient
  * type git-seal supports: native X25519 (`age1…`), post-quantum hybrid
- * (`age1pq1…`), tag recipients (`age1tag1…`, `age1tagpq1…`) and age plugins
- * (`age1NAME1…`, `AGE-PLUGIN-NAME-1…`). Errors never contain secret key material.
+ * (`age1pq1…`), tag recipients (`age1tag1…`, `age1tagpq1…`), age plugins
+ * (`age1NAME1…`, `AGE-PLUGIN-NAME-1…`) and SSH keys (`ssh-ed25519 …`, `ssh-rsa …`).
+ * Errors never contain secret key material.
  */
 import { GitSealError } from '../errors.js';
 import * as bech32 from './bech32.js';
@@ -14,6 +15,10 @@ import {
   isHybridIdentityString,
   isHybridRecipientString,
 } from './hybrid.js';
+import { looksLikeSshPublicKey, parseSshPublicKey, SSH_ED25519, sshPublicKeyString } from './openssh-key.js';
+import { SshEd25519Recipient } from './ssh-ed25519.js';
+import type { SshIdentity } from './ssh-key-file.js';
+import { SshRsaRecipient } from './ssh-rsa.js';
 import {
   abbreviate,
   decodeX25519Identity,
@@ -26,8 +31,8 @@ import { PluginIdentity } from './plugin-identity.js';
 import { PluginRecipient, pluginIdentityName, pluginRecipientName } from './plugin-recipient.js';
 import { isTagRecipientString, TagRecipient } from './tag.js';
 
-export type AgeRecipient = X25519Recipient | HybridRecipient | TagRecipient | PluginRecipient;
-export type AgeIdentity = X25519Identity | HybridIdentity | PluginIdentity;
+export type AgeRecipient = X25519Recipient | HybridRecipient | TagRecipient | PluginRecipient | SshEd25519Recipient | SshRsaRecipient;
+export type AgeIdentity = X25519Identity | HybridIdentity | PluginIdentity | SshIdentity;
 export interface GeneratedIdentity {
   /** `AGE-SECRET-KEY-1…` or `AGE-SECRET-KEY-PQ-1…` (secret). */
   identity: string;
@@ -47,9 +52,30 @@ function hrpOf(s: string): string | null {
   }
 }
 
-/** True if `s` is a well-formed recipient git-seal can encrypt to (`age1…`, `age1pq1…`, `age1tag1…`, a plugin's `age1NAME1…`). */
+/** True if `s` is a well-formed recipient git-seal can encrypt to (`age1…`, `age1pq1…`, `age1tag1…`, a plugin's `age1NAME1…`, `ssh-ed25519 …` or `ssh-rsa …`). */
 export function isRecipientString(s: string): boolean {
-  return decodeX25519Recipient(s) !== null || isHybridRecipientString(s) || isTagRecipientString(s) || pluginRecipientName(s) !== null;
+  if (decodeX25519Recipient(s) !== null || isHybridRecipientString(s) || isTagRecipientString(s) || pluginRecipientName(s) !== null) return true;
+  if (!looksLikeSshPublicKey(s)) return false;
+  try {
+    parseSshPublicKey(s);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The form git-seal stores and compares a recipient in: SSH keys lose their comment
+ * (`ssh-ed25519 AAAA… bob@laptop` → `ssh-ed25519 AAAA…`), other keys are trimmed.
+ */
+export function canonicalRecipient(s: string): string {
+  const t = s.trim();
+  if (!t.startsWith('ssh-')) return t;
+  try {
+    return sshPublicKeyString(parseSshPublicKey(t));
+  } catch {
+    return t;
+  }
 }
 
 /** True if `s` is a well-formed identity git-seal can decrypt with (`AGE-SECRET-KEY-1…`, `AGE-SECRET-KEY-PQ-1…`, `AGE-PLUGIN-NAME-1…`). */
@@ -67,14 +93,18 @@ export function parseRecipient(s: string, source?: string): AgeRecipient {
   if (isHybridRecipientString(t)) return new HybridRecipient(t);
   if (isTagRecipientString(t)) return new TagRecipient(t);
   if (pluginRecipientName(t) !== null) return new PluginRecipient(t);
+  if (looksLikeSshPublicKey(t)) {
+    const key = parseSshPublicKey(t, where(source));
+    return key.type === SSH_ED25519 ? new SshEd25519Recipient(key) : new SshRsaRecipient(key);
+  }
   throw unsupportedRecipient(t, source);
 }
 
 function unsupportedRecipient(t: string, source: string | undefined): GitSealError {
   const at = where(source);
-  const hint = 'use an age1… (X25519) or age1pq1… (post-quantum) public key, e.g. from `git-seal keygen` or `age-keygen -y KEYFILE`';
-  if (/^(ssh-|ecdsa-sha2-|sk-ssh-|sk-ecdsa-)/.test(t)) {
-    return new GitSealError(`${at}SSH public keys are not supported as git-seal recipients`, hint);
+  const hint = 'use an age1… (X25519) or age1pq1… (post-quantum) public key, e.g. from `git-seal keygen` or `age-keygen -y KEYFILE`, or an ssh-ed25519/ssh-rsa public key';
+  if (t.startsWith('-----BEGIN')) {
+    return new GitSealError(`${at}a private key was given where a public recipient was expected`, 'never share it; give its public key instead, e.g. ~/.ssh/id_ed25519.pub');
   }
   if (t.toUpperCase().startsWith('AGE-SECRET-KEY-') || t.toUpperCase().startsWith('AGE-PLUGIN-')) {
     return new GitSealError(
@@ -110,8 +140,11 @@ export function parseIdentity(s: string, source?: string): AgeIdentity {
 function unsupportedIdentity(t: string, source: string | undefined): GitSealError {
   const at = where(source);
   const hint = 'expected an AGE-SECRET-KEY-1… or AGE-SECRET-KEY-PQ-1… line, as written by `git-seal keygen` or `age-keygen`';
-  if (t.startsWith('-----BEGIN') || t.startsWith('ssh-')) {
-    return new GitSealError(`${at}SSH keys are not supported as git-seal identities`, hint);
+  if (t.startsWith('-----BEGIN')) {
+    return new GitSealError(`${at}SSH private keys are read from files, not from strings`, 'pass the key file: --identity ~/.ssh/id_ed25519, or GITSEAL_AGE_KEY_FILE');
+  }
+  if (t.startsWith('ssh-')) {
+    return new GitSealError(`${at}this is an SSH public key, not a secret identity`, 'pass the private key file instead: --identity ~/.ssh/id_ed25519');
   }
   if (t.toUpperCase().startsWith('AGE-PLUGIN-')) {
     return new GitSealError(`${at}invalid age plugin identity (bad checksum, case or plugin name)`, 'copy the whole AGE-PLUGIN-… line, as printed by the plugin');
@@ -159,7 +192,7 @@ export async function identityToRecipient(identity: string, source?: string): Pr
 /** The public recipient of a parsed identity. */
 export async function recipientOf(identity: AgeIdentity): Promise<string> {
   if (identity instanceof PluginIdentity) return identity.label;
-  return identity instanceof X25519Identity ? identity.recipient : identity.getRecipient();
+  return identity instanceof HybridIdentity ? identity.getRecipient() : identity.recipient;
 }
 
 /** A new X25519 key pair, synchronously. */

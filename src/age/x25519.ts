@@ -99,7 +99,7 @@ export function rawPublicKey(key: KeyObject): Uint8Array {
  * which age requires implementations to reject. OpenSSL itself refuses to
  * derive an all-zero secret; we check both ways.
  */
-function sharedSecret(privateKey: KeyObject, publicKey: KeyObject): Buffer | null {
+export function sharedSecret(privateKey: KeyObject, publicKey: KeyObject): Buffer | null {
   let secret: Buffer;
   try {
     secret = diffieHellman({ privateKey, publicKey });
@@ -115,12 +115,14 @@ function wrapKey(secret: Uint8Array, share: Uint8Array, recipient: Uint8Array): 
   return Buffer.from(hkdfSync('sha256', secret, Buffer.concat([share, recipient]), LABEL, 32));
 }
 
-function seal(key: Buffer, fileKey: Uint8Array): Uint8Array {
+/** ChaCha20-Poly1305 with a zero nonce, as age wraps file keys. */
+export function sealFileKey(key: Buffer, fileKey: Uint8Array): Uint8Array {
   const c = createCipheriv('chacha20-poly1305', key, ZERO_NONCE, { authTagLength: 16 });
   return new Uint8Array(Buffer.concat([c.update(fileKey), c.final(), c.getAuthTag()]));
 }
 
-function open(key: Buffer, body: Uint8Array): Uint8Array | null {
+/** Opens {@link sealFileKey}'s output; null if authentication fails. */
+export function openFileKey(key: Buffer, body: Uint8Array): Uint8Array | null {
   const d = createDecipheriv('chacha20-poly1305', key, ZERO_NONCE, { authTagLength: 16 });
   d.setAuthTag(body.subarray(body.length - 16));
   const pt = d.update(body.subarray(0, body.length - 16));
@@ -216,7 +218,7 @@ export class X25519Recipient implements Recipient {
         'remove it from the recipients list and ask its owner for their real age1… key',
       );
     }
-    const body = seal(wrapKey(secret, share, this.#raw), fileKey);
+    const body = sealFileKey(wrapKey(secret, share, this.#raw), fileKey);
     secret.fill(0);
     return [{ args: [X25519_STANZA_TYPE, encodeBase64NoPad(share)], body } as Stanza];
   }
@@ -255,7 +257,7 @@ export class X25519Identity implements Identity {
       if (secret === null) {
         throw new GitSealError('invalid X25519 stanza in the age header (low-order ephemeral share)', CORRUPT_HINT);
       }
-      const fileKey = open(wrapKey(secret, share, this.#raw), s.body);
+      const fileKey = openFileKey(wrapKey(secret, share, this.#raw), s.body);
       secret.fill(0);
       if (fileKey !== null) return fileKey;
     }

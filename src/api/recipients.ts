@@ -1,6 +1,6 @@
 import type { Identity } from 'age-encryption';
 import { GitSealError } from '../errors.js';
-import { generateIdentity, parseRecipient } from '../age/index.js';
+import { canonicalRecipient, generateIdentity, parseRecipient } from '../age/index.js';
 import type { Repo } from '../git/repo.js';
 import { CONFIG_FILE, getProfile, loadConfig, parseConfig, type GitSealConfig, type Profile } from '../profiles/config.js';
 import { addProfileMember, removeProfileMember, removeRecipientKey, setRecipientKey } from '../profiles/edit.js';
@@ -91,8 +91,8 @@ export function planAdd(config: GitSealConfig, name: string, key: string | undef
   if (key === undefined) {
     if (!existing) throw new GitSealError(`${CONFIG_FILE}: no recipient named '${name}'`, `give the public key: git-seal recipients add ${name} AGE1…`);
   } else {
-    const k = key.trim();
-    parseRecipient(k, `recipient '${name}'`);
+    parseRecipient(key, `recipient '${name}'`);
+    const k = canonicalRecipient(key);
     if (existing !== undefined && existing !== k) {
       throw new GitSealError(`${CONFIG_FILE}: recipient '${name}' already has another key`, `to replace it, git-seal recipients remove ${name}, then add the new key`);
     }
@@ -104,6 +104,40 @@ export function planAdd(config: GitSealConfig, name: string, key: string | undef
     if (!getProfile(config, p).members.includes(name)) text = addProfileMember(text, p, name);
   }
   return reparse(config, text);
+}
+
+/** NAME if it is free, else the first free NAME-2, NAME-3… */
+function freeName(config: GitSealConfig, name: string): string {
+  if (!config.recipients.has(name)) return name;
+  for (let i = 2; ; i++) if (!config.recipients.has(`${name}-${i}`)) return `${name}-${i}`;
+}
+
+export interface KeysChange extends ConfigChange {
+  /** Each key and the recipient name it is under, in order; `added` is false for keys already there. */
+  entries: { name: string; key: string; added: boolean }[];
+}
+
+/**
+ * Add several keys of one person (e.g. their published SSH keys) as NAME, NAME-2, NAME-3…: one
+ * recipient per key, so [recipients] stays `name = "key"`. A key already listed under NAME or NAME-N
+ * is kept (and joins `profiles`); a key listed under someone else's name is an error.
+ */
+export function planAddKeys(config: GitSealConfig, name: string, keys: readonly string[], profiles: readonly string[]): KeysChange {
+  if (!NAME_RE.test(name)) throw new GitSealError(`recipient name '${name}' may use only letters, digits, '_' and '-'`, 'pick a simpler name');
+  const family = new RegExp(`^${name}(-[0-9]+)?$`);
+  let current = config;
+  const entries: KeysChange['entries'] = [];
+  for (const raw of keys) {
+    const key = canonicalRecipient(raw);
+    const owner = [...current.recipients].find(([, v]) => v === key)?.[0];
+    if (owner !== undefined && !family.test(owner)) {
+      throw new GitSealError(`${CONFIG_FILE}: the key ${key.slice(0, 30)}… is already recipient '${owner}'`, `if it is the same person, use that name: git-seal recipients add ${owner} --profile P`);
+    }
+    const n = owner ?? freeName(current, name);
+    current = planAdd(current, n, key, profiles).config;
+    entries.push({ name: n, key, added: owner === undefined });
+  }
+  return { config: current, changedProfiles: changedProfiles(config, current), entries };
 }
 
 /** Remove NAME from `profiles`, or with none given from every profile and from [recipients]. */

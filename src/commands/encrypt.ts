@@ -16,7 +16,7 @@ export const encryptCommand: CommandModule<GlobalArgs, Args> = {
   builder: (y) =>
     y
       .positional('file', { type: 'string', describe: 'TOML file to seal (default: stdin)' })
-      .option('recipient', { alias: 'r', type: 'string', describe: 'age recipient (age1… or age1pq1…), repeatable', coerce: toList })
+      .option('recipient', { alias: 'r', type: 'string', describe: 'recipient: age1…, age1pq1… or an SSH public key ("ssh-ed25519 AAAA…"), repeatable', coerce: toList })
       .option('in-place', { alias: 'w', type: 'boolean', describe: 'rewrite FILE' })
       .option('output', { alias: 'o', type: 'string', describe: 'write to this file instead of stdout' })
       .example('$0 encrypt -r age1… .dlt/secrets.toml -o sealed.toml', 'seal for one recipient')

@@ -1,5 +1,8 @@
 import type { Argv, CommandModule } from 'yargs';
-import { changeRecipients, listRecipients, planAdd, planRemove, type ApplyResult } from '../api/recipients.js';
+import { readFileSync } from 'node:fs';
+import { fetchGithubKeys, readPublishedKeys, type PublishedKeys } from '../api/published-keys.js';
+import { applyChange, changeRecipients, listRecipients, planAdd, planAddKeys, planRemove, type ApplyResult } from '../api/recipients.js';
+import { GitSealError } from '../errors.js';
 import { findRepo } from '../git/repo.js';
 import { loadConfig } from '../profiles/config.js';
 import { identityList, info, toList, type GlobalArgs } from './common.js';
@@ -45,7 +48,9 @@ const listCommand: CommandModule<GlobalArgs, ListArgs> = {
 
 interface ChangeArgs extends GlobalArgs {
   name: string;
-  key?: string;
+  key?: string[];
+  keysFile?: string;
+  github?: string;
   profile?: string[];
   rekey?: boolean;
   json?: boolean;
@@ -67,19 +72,57 @@ const changeOptions = (y: Argv<GlobalArgs>) =>
     .option('rekey', { type: 'boolean', default: true, describe: 're-key the affected files (--no-rekey: only edit .gitseal.toml)' })
     .option('json', { type: 'boolean', describe: 'machine-readable re-key report on stdout' });
 
+/** The published SSH keys named by --keys-file or --github, with a note for each key skipped. */
+async function publishedKeys(args: ChangeArgs): Promise<PublishedKeys> {
+  const got = args.github !== undefined
+    ? await fetchGithubKeys(args.github)
+    : readPublishedKeys(args.keysFile === '-' ? readFileSync(0, 'utf8') : readKeysFile(args.keysFile!), args.keysFile === '-' ? 'stdin' : args.keysFile!);
+  for (const s of got.skipped) info(args, `Skipped ${got.source} ${s}: age cannot use it (only ssh-ed25519 and ssh-rsa of 2048 bits or more).`);
+  return got;
+}
+
+function readKeysFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new GitSealError(`${path}: cannot read the keys file (${(err as NodeJS.ErrnoException).code ?? 'error'})`, 'give an authorized_keys file, or - for stdin');
+  }
+}
+
 const addCommand: CommandModule<GlobalArgs, ChangeArgs> = {
-  command: 'add <name> [key]',
+  command: 'add <name> [key..]',
   describe: 'Add a recipient (to [recipients], and to each --profile) and re-key those profiles',
   builder: (y) =>
     changeOptions(y)
-      .positional('key', { type: 'string', describe: 'their age public key (age1… or age1pq1…); optional if NAME is already known' })
+      .positional('key', { type: 'string', array: true, describe: 'their public key: age1…, age1pq1…, or an SSH key line (ssh-ed25519 AAAA… [comment]); optional if NAME is already known' })
+      .option('keys-file', { type: 'string', nargs: 1, describe: 'add the SSH keys of an authorized_keys file (- for stdin), as NAME, NAME-2, …' })
+      .option('github', { type: 'string', nargs: 1, describe: 'add the SSH keys GitHub publishes for this user (https://github.com/USER.keys), as NAME, NAME-2, …' })
+      .conflicts('keys-file', 'github')
       .example('$0 recipients add bob age1… --profile access', 'give Bob the read-only secrets')
+      .example('$0 recipients add bob ssh-ed25519 AAAA… --profile access', 'the same with his SSH key')
+      .example('$0 recipients add bob --github bob-gh --profile access', 'his keys as published on GitHub')
       .example('$0 recipients add bob --profile prod', 'add a known recipient to another profile') as Argv<ChangeArgs>,
   handler: async (args) => {
     const profiles = args.profile ?? [];
+    const key = args.key?.length ? args.key.join(' ') : undefined;
     const repo = findRepo();
-    const result = await changeRecipients(repo, (c) => planAdd(c, args.name, args.key, profiles), { rekey: args.rekey !== false, identities: await identityList(args) });
-    reportChange(args, result, profiles.length ? `${args.name} added to ${profiles.join(', ')}` : `${args.name} added to [recipients] (in no profile yet: add --profile P)`);
+    const opts = { rekey: args.rekey !== false, identities: await identityList(args) };
+    if (args.keysFile === undefined && args.github === undefined) {
+      const result = await changeRecipients(repo, (c) => planAdd(c, args.name, key, profiles), opts);
+      reportChange(args, result, profiles.length ? `${args.name} added to ${profiles.join(', ')}` : `${args.name} added to [recipients] (in no profile yet: add --profile P)`);
+      return;
+    }
+    if (key !== undefined) throw new GitSealError('give either a KEY or --keys-file/--github, not both', 'git-seal recipients add NAME --github USER', 2);
+    const published = await publishedKeys(args);
+    const change = planAddKeys(loadConfig(repo.root), args.name, published.keys.map((k) => k.key), profiles);
+    for (const e of change.entries) {
+      const fp = published.keys.find((k) => k.key === e.key)!.fingerprint;
+      info(args, `  ${e.name}: ${e.key.split(' ')[0]} ${fp}${e.added ? '' : ' (already a recipient)'}`);
+    }
+    info(args, 'Compare these fingerprints with the ones your teammate sees (ssh-keygen -lf ~/.ssh/id_ed25519.pub).');
+    const result = await applyChange(repo, change, opts);
+    const names = change.entries.map((e) => e.name).join(', ');
+    reportChange(args, result, profiles.length ? `${names} added to ${profiles.join(', ')}` : `${names} added to [recipients] (in no profile yet: add --profile P)`);
   },
 };
 

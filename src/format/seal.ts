@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Identity } from 'age-encryption';
 import { GitSealError } from '../errors.js';
 import { decryptValue, deriveValueKeys, encryptValue, FORMAT_VERSION, TOKEN_PREFIX, UnknownVersionError, ValueAuthError, type ValueKeys } from '../crypto/value.js';
-import { stanzaCount, unwrapDataKey, wrapDataKey } from '../age/index.js';
+import { canonicalRecipient, stanzaCount, unwrapDataKey, wrapDataKey } from '../age/index.js';
 import { scanToml, TomlSyntaxError, type PathSegment, type ScalarSpan, type TomlDocument } from '../toml/index.js';
 import { formatKeyPath } from './keypath.js';
 import { assembleSealed, META_TABLE, metaStart, readMeta, sealedBody, type SealedMeta } from './meta.js';
@@ -208,7 +208,7 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
 }
 
 function normalizeRecipients(recipients: readonly string[]): string[] {
-  return [...new Set(recipients.map((r) => r.trim()))].sort();
+  return [...new Set(recipients.map(canonicalRecipient))].sort();
 }
 
 /** Encrypt every value of a plaintext document (but plaintext keys) under `keys`. */

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GitSealError } from '../errors.js';
-import { isRecipientString } from '../age/index.js';
+import { canonicalRecipient, isRecipientString, parseRecipient } from '../age/index.js';
 import { scanOrThrow } from '../format/seal.js';
 import { gitPatterns, PatternError, patternMatcher } from '../git/wildmatch.js';
 import { decodeText } from '../util/io.js';
@@ -64,6 +64,18 @@ function execSettings(v: TomlPlain | undefined, where: string, file: string): Ex
   return { naming: naming as EnvNaming | undefined, allowEnv: stringList(allow_env, `${where}.allow_env`, file) };
 }
 
+/** Why a [recipients] value is refused, e.g. an ECDSA SSH key; never echoes a secret key. */
+function badRecipient(path: string, name: string, key: TomlPlain): GitSealError {
+  const what = `recipient '${name}' is not a valid age public key (age1…, age1pq1…, ssh-ed25519 … or ssh-rsa …)`;
+  if (typeof key !== 'string') return configError(path, what);
+  try {
+    parseRecipient(key);
+  } catch (err) {
+    if (err instanceof GitSealError) return configError(path, `recipient '${name}': ${err.message}`, err.hint);
+  }
+  return configError(path, what);
+}
+
 /** Parse and validate .gitseal.toml text. */
 export function parseConfig(text: string, path: string): GitSealConfig {
   const doc = scanOrThrow(text, path);
@@ -75,8 +87,8 @@ export function parseConfig(text: string, path: string): GitSealConfig {
   const rawRecipients = obj.recipients ?? {};
   if (typeof rawRecipients !== 'object' || Array.isArray(rawRecipients)) throw configError(path, '[recipients] must be a table of name = "age1…"');
   for (const [name, key] of Object.entries(rawRecipients)) {
-    if (typeof key !== 'string' || !isRecipientString(key)) throw configError(path, `recipient '${name}' is not a valid age public key (age1… or age1pq1…)`);
-    recipients.set(name, key);
+    if (typeof key !== 'string' || !isRecipientString(key)) throw badRecipient(path, name, key);
+    recipients.set(name, canonicalRecipient(key));
   }
 
   const globalPlain = stringList(obj.plaintext_keys, 'plaintext_keys', path);

@@ -46,7 +46,8 @@ describe('parseIdentityText / parseIdentityFile', () => {
       [`# ok\n${a.identity}\n${broken}\n`, /^keys\.txt, line 3: invalid age identity/],
       [`\n\n${a.identity.toLowerCase()}`, /^keys\.txt, line 3: invalid age identity/],
       [`${a.recipient}\n`, /^keys\.txt, line 1: holds a public key/],
-      ['-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn\n', /^keys\.txt, line 1: SSH keys are not supported/],
+      ['-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn\n', /^keys\.txt, line 1: an SSH private key must be a file of its own/],
+      ['# c\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx\n', /^keys\.txt, line 2: holds an SSH public key/],
       [`# c\r\nAGE-PLUGIN-YUBIKEY-1ABCDEF\r\n`, /^keys\.txt, line 2: invalid age plugin identity/],
       [`${a.identity}\npassword=hunter2\n`, /^keys\.txt, line 2: not an age identity/],
     ];

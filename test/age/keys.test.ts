@@ -49,8 +49,11 @@ describe('parseRecipient / isRecipientString', () => {
   });
 
   it('gives clear errors for unsupported or broken recipients', () => {
-    expectGitSealError(() => parseRecipient('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx user@host'), /SSH public keys are not supported/);
-    expectGitSealError(() => parseRecipient('ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ'), /SSH/);
+    expectGitSealError(() => parseRecipient('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx user@host'), /malformed SSH public key/);
+    expectGitSealError(() => parseRecipient('ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ'), /malformed SSH public key/);
+    expectGitSealError(() => parseRecipient('ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBA== x'), /ECDSA \(ecdsa-sha2-nistp256\) SSH keys cannot be used with age/);
+    expectGitSealError(() => parseRecipient('sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29t'), /security-key \(sk-ssh-ed25519@openssh\.com\) SSH keys cannot be used with age/);
+    expectGitSealError(() => parseRecipient('-----BEGIN OPENSSH PRIVATE KEY-----'), /a private key was given/);
     expectGitSealError(() => parseRecipient(x.identity), /secret key was given/, x.identity);
     expectGitSealError(() => parseRecipient(x.recipient.toUpperCase()), /lowercase/);
     expectGitSealError(() => parseRecipient(x.recipient.slice(0, -1) + (x.recipient.endsWith('q') ? 'p' : 'q')), /invalid age recipient/);
@@ -81,7 +84,8 @@ describe('parseIdentity', () => {
     const broken = x.identity.slice(0, 30) + (x.identity[30] === 'Q' ? 'P' : 'Q') + x.identity.slice(31);
     expectGitSealError(() => parseIdentity(broken, 'keys.txt'), /^keys\.txt: invalid age identity/, x.identity);
     expectGitSealError(() => parseIdentity(x.recipient), /public key/);
-    expectGitSealError(() => parseIdentity('-----BEGIN OPENSSH PRIVATE KEY-----'), /SSH keys are not supported/);
+    expectGitSealError(() => parseIdentity('-----BEGIN OPENSSH PRIVATE KEY-----'), /SSH private keys are read from files/);
+    expectGitSealError(() => parseIdentity('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx'), /SSH public key, not a secret identity/);
     expectGitSealError(() => parseIdentity('AGE-PLUGIN-YUBIKEY-1QQQQQQ'), /invalid age plugin identity/);
     expectGitSealError(() => parseIdentity('password123'), /not an age identity/);
   });
