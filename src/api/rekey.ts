@@ -1,5 +1,5 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Identity } from 'age-encryption';
 import { GitSealError } from '../errors.js';
 import { stanzaCount } from '../age/index.js';
@@ -13,7 +13,8 @@ import { listFiles, type TreeEntry } from '../git/tree.js';
 import type { PathSegment } from '../toml/index.js';
 import { loadConfig, plaintextKeyFilter, profileFor, type GitSealConfig, type Profile } from '../profiles/config.js';
 import { decodeText } from '../util/io.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { privateGitSealDir, withFileLock, writeFileAtomic } from '../util/atomic.js';
+import { stopPoint } from '../util/test-hook.js';
 
 export interface RekeyFileResult {
   path: string;
@@ -53,6 +54,9 @@ interface Pending {
   path: string;
   mode: string;
   text: string;
+  /** The staged blob the new text was computed from. */
+  from: string;
+  result: RekeyFileResult;
 }
 
 const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && new Set([...a, ...b]).size === a.length;
@@ -73,12 +77,13 @@ function encryptedKeys(sealed: SealedFile): string[] {
   return [...new Set(keys.map((s) => secretName(s.path)))];
 }
 
-function readWorktree(path: string): string | null {
-  if (!existsSync(path)) return null;
+function readWorktree(path: string): { text: string | null; bytes: Buffer | null } {
+  if (!existsSync(path)) return { text: null, bytes: null };
+  const bytes = readFileSync(path);
   try {
-    return decodeText(readFileSync(path), path);
+    return { text: decodeText(bytes, path), bytes };
   } catch {
-    return null; // not UTF-8: certainly not a sealed file
+    return { text: null, bytes }; // not UTF-8: certainly not a sealed file
   }
 }
 
@@ -118,12 +123,56 @@ function writeBlobs(repo: Repo, texts: string[]): string[] {
   }
 }
 
-/** Stage new blobs for the given paths in one atomic index update. */
+function stagedOids(repo: Repo, paths: string[]): Map<string, string> {
+  const out = git(['ls-files', '-s', '-z', '--', ...paths], { cwd: repo.root, env: { ...process.env, GIT_LITERAL_PATHSPECS: '1' } });
+  const m = new Map<string, string>();
+  for (const rec of out.split('\0')) {
+    const r = /^\d+ ([0-9a-f]+) 0\t(.*)$/s.exec(rec);
+    if (r) m.set(r[2], r[1]);
+  }
+  return m;
+}
+
+/**
+ * Stage new blobs for the given paths in one atomic index update, holding git's own index.lock so no git
+ * command changes the index meanwhile. A path whose staged blob changed since it was read (a `git add`
+ * during the re-key) keeps that blob and is reported as failed: nothing staged is ever replaced by a
+ * re-key of an older version.
+ */
 function stage(repo: Repo, pending: Pending[]): void {
   if (pending.length === 0) return;
-  const oids = writeBlobs(repo, pending.map((p) => p.text));
-  const info = pending.map((p, i) => `${p.mode} ${oids[i]}\t${p.path}\0`).join('');
-  git(['update-index', '-z', '--index-info'], { cwd: repo.root, input: info });
+  stopPoint('stage');
+  const index = resolve(repo.root, git(['rev-parse', '--git-path', 'index'], { cwd: repo.root }));
+  const lock = `${index}.lock`;
+  try {
+    closeSync(openSync(lock, 'wx', 0o644));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    for (const p of pending) p.result.updated = p.result.updated.filter((u) => u !== 'index');
+    throw new GitSealError(`cannot stage the re-keyed files: ${lock} exists (another git process seems to be running in this repository)`, 'wait for it to finish, then run git-seal rekey; if no git process is running, remove that file');
+  }
+  const scratch = join(privateGitSealDir(repo.root, 'tmp')!, `index-${process.pid}`);
+  try {
+    const now = stagedOids(repo, pending.map((p) => p.path));
+    const fresh: Pending[] = [];
+    for (const p of pending) {
+      if (now.get(p.path) === p.from) fresh.push(p);
+      else {
+        p.result.status = 'failed';
+        p.result.updated = p.result.updated.filter((u) => u !== 'index');
+        p.result.error = `${p.path}: staged again while it was being re-keyed (a git add?); that staged version was kept (run git-seal rekey again)`;
+      }
+    }
+    if (fresh.length === 0) return;
+    const oids = writeBlobs(repo, fresh.map((p) => p.text));
+    const info = fresh.map((p, i) => `${p.mode} ${oids[i]}\t${p.path}\0`).join('');
+    copyFileSync(index, scratch);
+    git(['update-index', '-z', '--index-info'], { cwd: repo.root, input: info, env: { ...process.env, GIT_INDEX_FILE: scratch } });
+    renameSync(scratch, index);
+  } finally {
+    rmSync(scratch, { force: true });
+    unlinkSync(lock);
+  }
 }
 
 /** Record which keys a file gained and lost; losing one means a new data key, so every value is exposed. */
@@ -154,7 +203,7 @@ class Rekeyer {
       const profile = profileFor(this.config, path);
       if (!profile) throw new GitSealError(`${path}: no profile in .gitseal.toml covers it`, "add its path to a profile's files");
       result.profile = profile.name;
-      await this.plan(path, profile, result);
+      await withFileLock(join(this.repo.root, path), () => this.plan(path, profile, result));
     } catch (err) {
       result.status = 'failed';
       result.error = err instanceof GitSealError ? err.oneLine : `unexpected error: ${(err as Error).message}`;
@@ -172,7 +221,7 @@ class Rekeyer {
     const entry = this.index.get(path);
     const staged = entry ? (await this.objects.read(entry.oid))?.toString('utf8') ?? null : null;
     const abs = join(this.repo.root, path);
-    const work = readWorktree(abs);
+    const { text: work, bytes: workBytes } = readWorktree(abs);
     const stagedSealed = staged !== null ? parseSealed(staged, path) : null;
     const workSealed = work !== null && work !== staged && looksSealed(work) ? parseSealed(work, path) : null;
     if (!stagedSealed && !workSealed) {
@@ -203,11 +252,11 @@ class Rekeyer {
     if (writes.worktree !== undefined) describeChange(result, workSealed ?? stagedSealed!, profile.recipients);
 
     if (writes.worktree !== undefined) {
-      writeFileAtomic(abs, writes.worktree);
+      writeFileAtomic(abs, writes.worktree, undefined, { expected: workBytes });
       result.updated.push('worktree');
     }
     if (writes.index !== undefined && entry) {
-      this.pending.push({ path, mode: entry.mode, text: writes.index });
+      this.pending.push({ path, mode: entry.mode, text: writes.index, from: entry.oid, result });
       result.updated.push('index');
     }
     if (result.updated.length) result.status = 'rekeyed';

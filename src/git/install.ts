@@ -192,7 +192,7 @@ export function installHook(repo: Repo): 'installed' | 'already' | 'foreign' {
   const p = hookPath(repo);
   if (existsSync(p)) return readFileSync(p, 'utf8').includes(HOOK_MARK) ? 'already' : 'foreign';
   mkdirSync(dirname(p), { recursive: true });
-  writeFileAtomic(p, `#!/bin/sh\n${HOOK_MARK}: refuse to commit plaintext secrets\nexec ${selfCommand(repo.root)} check --staged --quiet\n`, 0o755);
+  writeFileAtomic(p, `#!/bin/sh\n${HOOK_MARK}: refuse to commit plaintext secrets\nexec ${selfCommand(repo.root)} check --staged --quiet\n`, 0o755, { tempBeside: true });
   chmodSync(p, 0o755);
   return 'installed';
 }
