@@ -1,11 +1,12 @@
-import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Identity } from 'age-encryption';
 import { GitSealError } from '../errors.js';
 import { stanzaCount } from '../age/index.js';
 import { formatKeyPath } from '../format/keypath.js';
 import { isSealedScalar, looksSealed, openSealed, parseSealed, seal, type SealedFile } from '../format/seal.js';
 import { CatFileBatch } from '../git/cat-file.js';
+import { holdIndexLock, indexPath } from '../git/index-lock.js';
 import type { Repo } from '../git/repo.js';
 import { repoPath } from '../git/repo.js';
 import { git } from '../git/run.js';
@@ -142,15 +143,8 @@ function stagedOids(repo: Repo, paths: string[]): Map<string, string> {
 function stage(repo: Repo, pending: Pending[]): void {
   if (pending.length === 0) return;
   stopPoint('stage');
-  const index = resolve(repo.root, git(['rev-parse', '--git-path', 'index'], { cwd: repo.root }));
-  const lock = `${index}.lock`;
-  try {
-    closeSync(openSync(lock, 'wx', 0o644));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    for (const p of pending) p.result.updated = p.result.updated.filter((u) => u !== 'index');
-    throw new GitSealError(`cannot stage the re-keyed files: ${lock} exists (another git process seems to be running in this repository)`, 'wait for it to finish, then run git-seal rekey; if no git process is running, remove that file');
-  }
+  const index = indexPath(repo);
+  const release = holdIndexLock(repo);
   const scratch = join(privateGitSealDir(repo.root, 'tmp')!, `index-${process.pid}`);
   try {
     const now = stagedOids(repo, pending.map((p) => p.path));
@@ -171,7 +165,7 @@ function stage(repo: Repo, pending: Pending[]): void {
     renameSync(scratch, index);
   } finally {
     rmSync(scratch, { force: true });
-    unlinkSync(lock);
+    release();
   }
 }
 

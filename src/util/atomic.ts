@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fchmodSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { GitSealError } from '../errors.js';
 import { findRepo } from '../git/repo.js';
@@ -21,15 +21,15 @@ import { stopPoint } from './test-hook.js';
 
 const TEMP_SUFFIX = '.tmp';
 
-/** Files of this process's temp names start with its pid, so a later run can tell stale ones. */
-function tempName(): string {
+/** Temp names (files or directories) start with the writer's pid, so a later run can tell stale ones. */
+export function tempName(): string {
   return `${process.pid}-${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`;
 }
 
 const swept = new Set<string>();
 
-/** Remove temp files left by writers that no longer run (SIGKILL, power loss). */
-function sweepStale(dir: string): void {
+/** Remove temp files and directories left by writers that no longer run (SIGKILL, power loss). */
+export function sweepStale(dir: string): void {
   if (swept.has(dir)) return;
   swept.add(dir);
   let names: string[];
@@ -41,11 +41,7 @@ function sweepStale(dir: string): void {
   for (const name of names) {
     const m = /^(\d+)-[0-9a-f]+\.tmp$/.exec(name);
     if (!m || pidAlive(Number(m[1]))) continue;
-    try {
-      unlinkSync(join(dir, name));
-    } catch {
-      /* another sweeper got it */
-    }
+    rmSync(join(dir, name), { recursive: true, force: true });
   }
 }
 
