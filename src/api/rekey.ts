@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Identity } from 'age-encryption';
 import { GitSealError } from '../errors.js';
@@ -6,7 +6,7 @@ import { stanzaCount } from '../age/index.js';
 import { formatKeyPath } from '../format/keypath.js';
 import { isSealedScalar, looksSealed, openSealed, parseSealed, seal, type SealedFile } from '../format/seal.js';
 import { CatFileBatch } from '../git/cat-file.js';
-import { holdIndexLock, indexPath } from '../git/index-lock.js';
+import { assertIndexUnlocked, updateIndex } from '../git/index-lock.js';
 import type { Repo } from '../git/repo.js';
 import { repoPath } from '../git/repo.js';
 import { git } from '../git/run.js';
@@ -14,7 +14,7 @@ import { listFiles, type TreeEntry } from '../git/tree.js';
 import type { PathSegment } from '../toml/index.js';
 import { loadConfig, plaintextKeyFilter, profileFor, type GitSealConfig, type Profile } from '../profiles/config.js';
 import { decodeText } from '../util/io.js';
-import { privateGitSealDir, withFileLock, writeFileAtomic } from '../util/atomic.js';
+import { withFileLock, writeFileAtomic } from '../util/atomic.js';
 import { stopPoint } from '../util/test-hook.js';
 
 export interface RekeyFileResult {
@@ -124,48 +124,22 @@ function writeBlobs(repo: Repo, texts: string[]): string[] {
   }
 }
 
-function stagedOids(repo: Repo, paths: string[]): Map<string, string> {
-  const out = git(['ls-files', '-s', '-z', '--', ...paths], { cwd: repo.root, env: { ...process.env, GIT_LITERAL_PATHSPECS: '1' } });
-  const m = new Map<string, string>();
-  for (const rec of out.split('\0')) {
-    const r = /^\d+ ([0-9a-f]+) 0\t(.*)$/s.exec(rec);
-    if (r) m.set(r[2], r[1]);
-  }
-  return m;
-}
-
 /**
- * Stage new blobs for the given paths in one atomic index update, holding git's own index.lock so no git
- * command changes the index meanwhile. A path whose staged blob changed since it was read (a `git add`
- * during the re-key) keeps that blob and is reported as failed: nothing staged is ever replaced by a
- * re-key of an older version.
+ * Stage new blobs for the given paths in one atomic index update (see updateIndex). A path whose staged
+ * blob changed since it was read (a `git add` during the re-key) keeps that blob and is reported as
+ * failed: nothing staged is ever replaced by a re-key of an older version.
  */
 function stage(repo: Repo, pending: Pending[]): void {
   if (pending.length === 0) return;
   stopPoint('stage');
-  const index = indexPath(repo);
-  const release = holdIndexLock(repo);
-  const scratch = join(privateGitSealDir(repo.root, 'tmp')!, `index-${process.pid}`);
-  try {
-    const now = stagedOids(repo, pending.map((p) => p.path));
-    const fresh: Pending[] = [];
-    for (const p of pending) {
-      if (now.get(p.path) === p.from) fresh.push(p);
-      else {
-        p.result.status = 'failed';
-        p.result.updated = p.result.updated.filter((u) => u !== 'index');
-        p.result.error = `${p.path}: staged again while it was being re-keyed (a git add?); that staged version was kept (run git-seal rekey again)`;
-      }
-    }
-    if (fresh.length === 0) return;
-    const oids = writeBlobs(repo, fresh.map((p) => p.text));
-    const info = fresh.map((p, i) => `${p.mode} ${oids[i]}\t${p.path}\0`).join('');
-    copyFileSync(index, scratch);
-    git(['update-index', '-z', '--index-info'], { cwd: repo.root, input: info, env: { ...process.env, GIT_INDEX_FILE: scratch } });
-    renameSync(scratch, index);
-  } finally {
-    rmSync(scratch, { force: true });
-    release();
+  assertIndexUnlocked(repo);
+  const oids = writeBlobs(repo, pending.map((p) => p.text));
+  const skipped = new Set(updateIndex(repo, pending.map((p, i) => ({ mode: p.mode, oid: oids[i], path: p.path, expect: p.from }))));
+  for (const p of pending) {
+    if (!skipped.has(p.path)) continue;
+    p.result.status = 'failed';
+    p.result.updated = p.result.updated.filter((u) => u !== 'index');
+    p.result.error = `${p.path}: staged again while it was being re-keyed (a git add?); that staged version was kept (run git-seal rekey again)`;
   }
 }
 

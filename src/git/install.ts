@@ -7,10 +7,10 @@ import { looksSealed } from '../format/seal.js';
 import { loadConfigIfPresent } from '../profiles/config.js';
 import { DRIVER, trackedSealedFiles } from './attributes.js';
 import { CatFileBatch } from './cat-file.js';
-import { holdIndexLock } from './index-lock.js';
+import { assertIndexUnlocked, updateIndex } from './index-lock.js';
 import { SealFilter } from './filter.js';
 import { plaintextOnDisk, scrubGitDir, sealInPlace, untrackedPlaintext } from './leftovers.js';
-import { listFiles } from './tree.js';
+import { listFiles, type TreeEntry } from './tree.js';
 import type { Repo } from './repo.js';
 import { git, gitBuffer, gitMaybe } from './run.js';
 
@@ -95,7 +95,7 @@ export function installedConfig(repo: Repo): Map<string, string> {
  * working copy, our own clean for a plaintext one) rather than through `git diff`, which would start a
  * filter process and re-clean every racily clean entry of a fresh checkout.
  */
-async function modifiedFiles(repo: Repo, files: readonly string[], identityFiles: string[]): Promise<{ dirty: Set<string>; seen: Map<string, Buffer> }> {
+async function modifiedFiles(repo: Repo, files: readonly string[], identityFiles: string[]): Promise<{ dirty: Set<string>; seen: Map<string, Buffer>; index: TreeEntry[] }> {
   const want = new Set(files);
   const index = listFiles(repo.root, 'index').filter((e) => want.has(e.path));
   const objects = new CatFileBatch({ cwd: repo.root });
@@ -130,7 +130,7 @@ async function modifiedFiles(repo: Repo, files: readonly string[], identityFiles
     filter.close();
     await objects.close();
   }
-  return { dirty, seen };
+  return { dirty, seen, index };
 }
 
 /**
@@ -140,16 +140,16 @@ async function modifiedFiles(repo: Repo, files: readonly string[], identityFiles
  * cannot lock the index, this fails with git's own error before changing anything.
  */
 async function recheckout(repo: Repo, files: readonly string[], identityFiles: string[]): Promise<string[]> {
-  const { dirty, seen } = await modifiedFiles(repo, files, identityFiles);
+  const { dirty, seen, index } = await modifiedFiles(repo, files, identityFiles);
   const clean = files.filter((f) => !dirty.has(f) && seen.has(f));
   if (clean.length === 0) return [];
-  const release = holdIndexLock(repo); // as git checkout would: fails here, changing nothing, when git holds it
-  try {
-    await replaceFromIndex(repo, clean, seen);
-  } finally {
-    release();
-  }
-  gitMaybe(['update-index', '-q', '--refresh'], { cwd: repo.root }); // record the new stat info; harmless if busy
+  assertIndexUnlocked(repo); // fails here, changing nothing, while git holds the index
+  await replaceFromIndex(repo, clean, seen);
+  // The index still has the old files' sizes, which git takes as "modified" without looking: re-enter
+  // the same blobs without stat data, so git compares content (through the filter) and records it.
+  const entries = index.filter((e) => clean.includes(e.path));
+  updateIndex(repo, entries.map((e) => ({ ...e, expect: e.oid })));
+  gitMaybe(['update-index', '-q', '--refresh'], { cwd: repo.root }); // record the new stat info
   return clean;
 }
 
@@ -200,18 +200,7 @@ export async function install(repo: Repo, opts: { identityFiles?: string[] } = {
  * `force` they are sealed in place instead). Plaintext copies git keeps in .git/ are removed.
  */
 export async function lock(repo: Repo, opts: { force?: boolean; identityFiles?: string[] } = {}): Promise<{ relocked: string[]; sealedInPlace: string[] }> {
-  const release = holdIndexLock(repo); // fails here, changing nothing, when git holds the index
-  let result;
-  try {
-    result = await lockHeld(repo, opts);
-  } finally {
-    release();
-  }
-  gitMaybe(['update-index', '-q', '--refresh'], { cwd: repo.root }); // record the new stat info
-  return result;
-}
-
-async function lockHeld(repo: Repo, opts: { force?: boolean; identityFiles?: string[] }): Promise<{ relocked: string[]; sealedInPlace: string[] }> {
+  assertIndexUnlocked(repo); // fails here, changing nothing, while git holds the index
   const files = trackedSealedFiles(repo.root);
   const { dirty } = await modifiedFiles(repo, files, opts.identityFiles ?? []);
   const config = loadConfigIfPresent(repo.root);

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { GitSealError } from '../errors.js';
 import { secretsMatcher } from '../api/check.js';
@@ -16,8 +16,10 @@ import { git, gitBuffer } from './run.js';
  * `commit -v` puts in COMMIT_EDITMSG).
  */
 
+/** The plaintext bytes of a regular file (git stores a symbolic link as its target's name, not content). */
 function readPlain(repo: Repo, path: string): Buffer | null {
   try {
+    if (!lstatSync(join(repo.root, path)).isFile()) return null;
     const bytes = readFileSync(join(repo.root, path));
     return looksSealed(bytes.toString('utf8')) ? null : bytes;
   } catch {

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BIN, cleanupTempDirs, tempDir } from '../helpers.js';
@@ -45,7 +45,7 @@ describe('5. a write killed at its final rename leaves no plaintext git can pick
     alice.git(['add', '-A'], dir);
     alice.git(['commit', '-q', '--allow-empty', '-m', 'after the crash'], dir);
     expect(allObjects(alice, dir)).not.toContain('sk_live_KILLED_WRITE_VALUE');
-    expect(filesContaining(dir, 'sk_live_KILLED_WRITE_VALUE').filter((p) => !p.startsWith(gitDir))).toEqual([]);
+    expect(filesContaining(dir, 'sk_live_KILLED_WRITE_VALUE').filter((p) => !p.startsWith(gitDir) && !p.split('/').includes('.git'))).toEqual([]);
     // The next write removes the dead writer's temp file: no plaintext stays in .git either.
     const r = alice.seal(['set', FILE, 'other', '--value', 'x'], { cwd: dir });
     expect(r.status, r.stderr).toBe(0);
@@ -65,6 +65,23 @@ describe('5. a write killed at its final rename leaves no plaintext git can pick
     expect(readFileSync(join(wt, FILE), 'utf8')).toBe(SECRETS);
     await killAtRename(wt);
     expectNothingLeaked(wt, join(dir, '.git'));
+  });
+
+  const otherDevice = existsSync('/dev/shm') && statSync('/dev/shm').dev !== statSync(tempDir()).dev;
+  it.skipIf(!otherDevice)('in a linked worktree on another filesystem than its git dir', async () => {
+    const dir = repoWith(alice, { [FILE]: SECRETS });
+    const wt = join(mkdtempSync('/dev/shm/gitseal-wt-'), 'wt');
+    try {
+      alice.git(['worktree', 'add', '-q', wt], dir);
+      await killAtRename(wt);
+      // The temp file sits in a private '.git' directory beside the target, which git never lists or adds.
+      expect(readdirSync(join(wt, '.dlt', '.git')).length).toBe(1);
+      expectNothingLeaked(wt, join(dir, '.git'));
+      expect(filesContaining(wt, 'sk_live_KILLED_WRITE_VALUE')).toEqual([]);
+      expect(existsSync(join(wt, '.dlt', '.git'))).toBe(false);
+    } finally {
+      rmSync(join(wt, '..'), { recursive: true, force: true });
+    }
   });
 
   it('temp files are private (0600) and keep the target mode', () => {
@@ -169,7 +186,8 @@ describe('11. symlinked secrets files are written through, or refused', () => {
 
   it('decrypt --in-place writes the target and keeps the link', () => {
     const dir = linked();
-    expect(alice.seal(['lock'], { cwd: dir }).status).toBe(0);
+    const locked = alice.seal(['lock'], { cwd: dir });
+    expect(locked.status, locked.stderr).toBe(0);
     const r = alice.seal(['decrypt', '--in-place', FILE], { cwd: dir });
     expect(r.status, r.stderr).toBe(0);
     expect(lstatSync(join(dir, FILE)).isSymbolicLink()).toBe(true);
