@@ -176,7 +176,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode?: 
     /* new file */
   }
   const temp = opts.tempBeside ? { dir: dirname(target) } : tempDirFor(dirname(target));
-  const tmp = join(temp.dir, opts.tempBeside ? `.${basename(target)}.${tempName()}` : tempName());
+  const tmp = join(temp.dir, temp.dir === dirname(target) ? `.${basename(target)}.${tempName()}` : tempName());
   const fd = openSync(tmp, 'wx', 0o600);
   let renamed = false;
   try {
