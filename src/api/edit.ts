@@ -6,8 +6,8 @@ import type { Identity } from 'age-encryption';
 import { GitSealError } from '../errors.js';
 import { openSealed, parseSealed } from '../format/seal.js';
 import { scanToml, TomlSyntaxError } from '../toml/index.js';
-import { writeFileAtomic } from '../util/atomic.js';
-import { decodeText, readText } from '../util/io.js';
+import { withFileLock, writeFileAtomic } from '../util/atomic.js';
+import { decodeText, readBytes } from '../util/io.js';
 import { fileContext, filterInstalled, resealEdited } from './values.js';
 
 export interface EditOptions {
@@ -67,10 +67,12 @@ function notSealed(file: string): GitSealError {
 /**
  * Decrypt a sealed file to a private temporary file, let the user edit it, then re-seal it with the same
  * data key (unchanged values keep their ciphertext). The temporary directory is removed on every exit,
- * including SIGINT and SIGTERM. Returns whether the file changed.
+ * including SIGINT and SIGTERM. The file is not locked while the editor is open: the save (under the
+ * file's lock) is refused when another command changed the file meanwhile. Returns whether the file changed.
  */
 export async function editFile(file: string, opts: EditOptions): Promise<{ changed: boolean }> {
-  const { text } = readText(file);
+  const bytes = readBytes(file);
+  const text = decodeText(bytes, file);
   const sealed = parseSealed(text, file);
   if (!sealed) throw notSealed(file);
   const opened = await openSealed(sealed, opts.identities, file);
@@ -91,7 +93,7 @@ export async function editFile(file: string, opts: EditOptions): Promise<{ chang
     let header = '';
     let shown = opened.plaintext;
     for (;;) {
-      writeFileAtomic(tmp, header + shown, 0o600);
+      writeFileAtomic(tmp, header + shown, 0o600, { tempBeside: true }); // in its private 0700 directory
       const status = await runEditor(opts.editor, tmp, (c) => (editor = c));
       if (status !== 0) {
         throw new GitSealError(
@@ -105,7 +107,7 @@ export async function editFile(file: string, opts: EditOptions): Promise<{ chang
       if (problem === null) {
         const resealed = await resealEdited(edited, opened, ctx);
         if (resealed === text) return { changed: false };
-        writeFileAtomic(file, resealed);
+        await withFileLock(file, async () => writeFileAtomic(file, resealed, undefined, { expected: bytes }));
         return { changed: true };
       }
       if (!opts.interactive || (header && edited === shown)) {

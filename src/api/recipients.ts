@@ -1,10 +1,11 @@
+import { join } from 'node:path';
 import type { Identity } from 'age-encryption';
 import { GitSealError } from '../errors.js';
 import { canonicalRecipient, generateIdentity, parseRecipient } from '../age/index.js';
 import type { Repo } from '../git/repo.js';
 import { CONFIG_FILE, getProfile, loadConfig, parseConfig, type GitSealConfig, type Profile } from '../profiles/config.js';
 import { addProfileMember, removeProfileMember, removeRecipientKey, setRecipientKey } from '../profiles/edit.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { withFileLock, writeFileAtomic } from '../util/atomic.js';
 import { rekey, type RekeyReport } from './rekey.js';
 
 const NAME_RE = /^[A-Za-z0-9_-]+$/;
@@ -167,9 +168,12 @@ export interface ApplyResult extends ConfigChange {
   rekey?: RekeyReport;
 }
 
-/** Write the edited config (atomically) and re-key the files of the profiles whose recipients changed. */
-export async function applyChange(repo: Repo, change: ConfigChange, opts: { rekey: boolean; identities: readonly Identity[] }): Promise<ApplyResult> {
-  writeFileAtomic(change.config.path, change.config.text);
+/**
+ * Write the edited config (atomically; refused if the file changed since `before` was read) and re-key the
+ * files of the profiles whose recipients changed.
+ */
+export async function applyChange(repo: Repo, change: ConfigChange, opts: { rekey: boolean; identities: readonly Identity[]; before: GitSealConfig }): Promise<ApplyResult> {
+  writeFileAtomic(change.config.path, change.config.text, undefined, { expected: Buffer.from(opts.before.text, 'utf8') });
   if (!opts.rekey || change.changedProfiles.length === 0) return change;
   return { ...change, rekey: await rekey(repo, { identities: opts.identities, config: change.config, profiles: change.changedProfiles }) };
 }
@@ -180,7 +184,11 @@ export async function changeRecipients(
   plan: (config: GitSealConfig) => ConfigChange,
   opts: { rekey: boolean; identities: readonly Identity[] },
 ): Promise<ApplyResult> {
-  return applyChange(repo, plan(loadConfig(repo.root)), opts);
+  const path = join(repo.root, CONFIG_FILE);
+  return withFileLock(path, async () => {
+    const before = loadConfig(repo.root);
+    return applyChange(repo, plan(before), { ...opts, before });
+  });
 }
 
 export interface DeployKey extends ApplyResult {
@@ -192,9 +200,11 @@ export interface DeployKey extends ApplyResult {
 /** Make a deploy key and add it as recipient NAME of `profiles`, re-keying their files. */
 export async function addDeployKey(repo: Repo, name: string, profiles: readonly string[], opts: { pq?: boolean; identities: readonly Identity[] }): Promise<DeployKey> {
   if (profiles.length === 0) throw new GitSealError('a deploy key needs a profile', `git-seal keygen --deploy ${name} --profile P`, 2);
-  const config = loadConfig(repo.root);
-  if (config.recipients.has(name)) throw new GitSealError(`${CONFIG_FILE}: a recipient named '${name}' already exists`, `pick another name, or git-seal recipients remove ${name} first`);
-  const { identity, recipient } = await generateIdentity({ pq: opts.pq ?? false });
-  const result = await applyChange(repo, planAdd(config, name, recipient, profiles), { rekey: true, identities: opts.identities });
-  return { ...result, identity, recipient };
+  return withFileLock(join(repo.root, CONFIG_FILE), async () => {
+    const config = loadConfig(repo.root);
+    if (config.recipients.has(name)) throw new GitSealError(`${CONFIG_FILE}: a recipient named '${name}' already exists`, `pick another name, or git-seal recipients remove ${name} first`);
+    const { identity, recipient } = await generateIdentity({ pq: opts.pq ?? false });
+    const result = await applyChange(repo, planAdd(config, name, recipient, profiles), { rekey: true, identities: opts.identities, before: config });
+    return { ...result, identity, recipient };
+  });
 }

@@ -6,6 +6,7 @@ import { stanzaCount } from '../age/index.js';
 import { formatKeyPath } from '../format/keypath.js';
 import { isSealedScalar, looksSealed, openSealed, parseSealed, seal, type SealedFile } from '../format/seal.js';
 import { CatFileBatch } from '../git/cat-file.js';
+import { assertIndexUnlocked, updateIndex } from '../git/index-lock.js';
 import type { Repo } from '../git/repo.js';
 import { repoPath } from '../git/repo.js';
 import { git } from '../git/run.js';
@@ -13,7 +14,8 @@ import { listFiles, type TreeEntry } from '../git/tree.js';
 import type { PathSegment } from '../toml/index.js';
 import { loadConfig, plaintextKeyFilter, profileFor, type GitSealConfig, type Profile } from '../profiles/config.js';
 import { decodeText } from '../util/io.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { withFileLock, writeFileAtomic } from '../util/atomic.js';
+import { stopPoint } from '../util/test-hook.js';
 
 export interface RekeyFileResult {
   path: string;
@@ -53,6 +55,9 @@ interface Pending {
   path: string;
   mode: string;
   text: string;
+  /** The staged blob the new text was computed from. */
+  from: string;
+  result: RekeyFileResult;
 }
 
 const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && new Set([...a, ...b]).size === a.length;
@@ -73,12 +78,13 @@ function encryptedKeys(sealed: SealedFile): string[] {
   return [...new Set(keys.map((s) => secretName(s.path)))];
 }
 
-function readWorktree(path: string): string | null {
-  if (!existsSync(path)) return null;
+function readWorktree(path: string): { text: string | null; bytes: Buffer | null } {
+  if (!existsSync(path)) return { text: null, bytes: null };
+  const bytes = readFileSync(path);
   try {
-    return decodeText(readFileSync(path), path);
+    return { text: decodeText(bytes, path), bytes };
   } catch {
-    return null; // not UTF-8: certainly not a sealed file
+    return { text: null, bytes }; // not UTF-8: certainly not a sealed file
   }
 }
 
@@ -118,12 +124,23 @@ function writeBlobs(repo: Repo, texts: string[]): string[] {
   }
 }
 
-/** Stage new blobs for the given paths in one atomic index update. */
+/**
+ * Stage new blobs for the given paths in one atomic index update (see updateIndex). A path whose staged
+ * blob changed since it was read (a `git add` during the re-key) keeps that blob and is reported as
+ * failed: nothing staged is ever replaced by a re-key of an older version.
+ */
 function stage(repo: Repo, pending: Pending[]): void {
   if (pending.length === 0) return;
+  stopPoint('stage');
+  assertIndexUnlocked(repo);
   const oids = writeBlobs(repo, pending.map((p) => p.text));
-  const info = pending.map((p, i) => `${p.mode} ${oids[i]}\t${p.path}\0`).join('');
-  git(['update-index', '-z', '--index-info'], { cwd: repo.root, input: info });
+  const skipped = new Set(updateIndex(repo, pending.map((p, i) => ({ mode: p.mode, oid: oids[i], path: p.path, expect: p.from }))));
+  for (const p of pending) {
+    if (!skipped.has(p.path)) continue;
+    p.result.status = 'failed';
+    p.result.updated = p.result.updated.filter((u) => u !== 'index');
+    p.result.error = `${p.path}: staged again while it was being re-keyed (a git add?); that staged version was kept (run git-seal rekey again)`;
+  }
 }
 
 /** Record which keys a file gained and lost; losing one means a new data key, so every value is exposed. */
@@ -154,7 +171,7 @@ class Rekeyer {
       const profile = profileFor(this.config, path);
       if (!profile) throw new GitSealError(`${path}: no profile in .gitseal.toml covers it`, "add its path to a profile's files");
       result.profile = profile.name;
-      await this.plan(path, profile, result);
+      await withFileLock(join(this.repo.root, path), () => this.plan(path, profile, result));
     } catch (err) {
       result.status = 'failed';
       result.error = err instanceof GitSealError ? err.oneLine : `unexpected error: ${(err as Error).message}`;
@@ -172,7 +189,7 @@ class Rekeyer {
     const entry = this.index.get(path);
     const staged = entry ? (await this.objects.read(entry.oid))?.toString('utf8') ?? null : null;
     const abs = join(this.repo.root, path);
-    const work = readWorktree(abs);
+    const { text: work, bytes: workBytes } = readWorktree(abs);
     const stagedSealed = staged !== null ? parseSealed(staged, path) : null;
     const workSealed = work !== null && work !== staged && looksSealed(work) ? parseSealed(work, path) : null;
     if (!stagedSealed && !workSealed) {
@@ -203,11 +220,11 @@ class Rekeyer {
     if (writes.worktree !== undefined) describeChange(result, workSealed ?? stagedSealed!, profile.recipients);
 
     if (writes.worktree !== undefined) {
-      writeFileAtomic(abs, writes.worktree);
+      writeFileAtomic(abs, writes.worktree, undefined, { expected: workBytes });
       result.updated.push('worktree');
     }
     if (writes.index !== undefined && entry) {
-      this.pending.push({ path, mode: entry.mode, text: writes.index });
+      this.pending.push({ path, mode: entry.mode, text: writes.index, from: entry.oid, result });
       result.updated.push('index');
     }
     if (result.updated.length) result.status = 'rekeyed';

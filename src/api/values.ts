@@ -26,8 +26,8 @@ import {
   type ScalarSpan,
   type TomlDocument,
 } from '../toml/index.js';
-import { writeFileAtomic } from '../util/atomic.js';
-import { readText } from '../util/io.js';
+import { withFileLock, writeFileAtomic } from '../util/atomic.js';
+import { decodeText, readBytes, readText } from '../util/io.js';
 import { secretsMatcher } from './check.js';
 
 // ---------------------------------------------------------------- key paths
@@ -194,6 +194,8 @@ export function valuesInClear(loaded: LoadedFile): ScalarSpan[] {
 export interface LoadedFile {
   ctx: FileContext;
   exists: boolean;
+  /** The bytes read (null: no file): the save is refused if the file no longer holds them. */
+  bytes: Buffer | null;
   /** Open data key and parts when the file is sealed on disk. */
   unlocked: UnlockedFile | null;
   plaintext: string;
@@ -201,26 +203,28 @@ export interface LoadedFile {
 
 export async function loadFile(file: string, identities: readonly Identity[], opts: { mayCreate?: boolean } = {}): Promise<LoadedFile> {
   const ctx = fileContext(file);
-  if (!existsSync(file) && opts.mayCreate) return { ctx, exists: false, unlocked: null, plaintext: '' };
-  const { text } = readText(file);
+  if (!existsSync(file) && opts.mayCreate) return { ctx, exists: false, bytes: null, unlocked: null, plaintext: '' };
+  const bytes = readBytes(file);
+  const text = decodeText(bytes, file);
   const sealed = parseSealed(text, file);
-  if (!sealed) return { ctx, exists: true, unlocked: null, plaintext: text };
+  if (!sealed) return { ctx, exists: true, bytes, unlocked: null, plaintext: text };
   if (sealed.meta.conflict !== undefined) {
     throw new GitSealError(`${file}: has an unresolved merge conflict`, `resolve it with git-seal edit ${file}`);
   }
   const opened = await openSealed(sealed, identities, file);
-  return { ctx, exists: true, unlocked: opened, plaintext: opened.plaintext };
+  return { ctx, exists: true, bytes, unlocked: opened, plaintext: opened.plaintext };
 }
 
 /** Write new plaintext back the way the file was: sealed stays sealed (same data key), plaintext stays plaintext. */
 export async function saveFile(loaded: LoadedFile, plaintext: string): Promise<'sealed' | 'plaintext'> {
   const { ctx } = loaded;
+  const expected = { expected: loaded.bytes };
   if (loaded.unlocked) {
-    writeFileAtomic(ctx.file, await resealEdited(plaintext, loaded.unlocked, ctx));
+    writeFileAtomic(ctx.file, await resealEdited(plaintext, loaded.unlocked, ctx), undefined, expected);
     return 'sealed';
   }
   if (loaded.exists) {
-    writeFileAtomic(ctx.file, plaintext);
+    writeFileAtomic(ctx.file, plaintext, undefined, expected);
     return 'plaintext';
   }
   const { repo, relPath, profile } = ctx;
@@ -232,11 +236,11 @@ export async function saveFile(loaded: LoadedFile, plaintext: string): Promise<'
   }
   mkdirSync(dirname(ctx.file), { recursive: true });
   if (filterInstalled(repo) && sealedByAttributes(repo.root, [relPath]).has(relPath)) {
-    writeFileAtomic(ctx.file, plaintext, 0o600); // the filter seals it on git add, like every file of this clone
+    writeFileAtomic(ctx.file, plaintext, 0o600, expected); // the filter seals it on git add, like every file of this clone
     return 'plaintext';
   }
   const plaintextKeys = plaintextKeyFilter(profile.plaintextKeys);
-  writeFileAtomic(ctx.file, (await seal(plaintext, { recipients: profile.recipients, plaintextKeys, file: ctx.file })).text);
+  writeFileAtomic(ctx.file, (await seal(plaintext, { recipients: profile.recipients, plaintextKeys, file: ctx.file })).text, undefined, expected);
   return 'sealed';
 }
 
@@ -326,11 +330,15 @@ export interface SetResult {
   envWarning: string | null;
 }
 
-/** Set (or add) one value, editing only its line; tables are created as needed. */
+/** Set (or add) one value, editing only its line; tables are created as needed. Holds the file's lock. */
 export async function setValue(file: string, keyPath: string, value: string, opts: { identities: readonly Identity[]; type?: ValueType }): Promise<SetResult> {
   const path = editablePath(keyPath, file);
   const raw = tomlLiteral(value, opts.type ?? 'string');
-  const loaded = await loadFile(file, opts.identities, { mayCreate: true });
+  return withFileLock(file, () => setLocked(file, path, raw, opts.identities));
+}
+
+async function setLocked(file: string, path: string[], raw: string, identities: readonly Identity[]): Promise<SetResult> {
+  const loaded = await loadFile(file, identities, { mayCreate: true });
   const before = loaded.plaintext;
   const added = lookup(before, scanOrThrow(before, file), path) === null;
   let after: string;
@@ -344,9 +352,13 @@ export async function setValue(file: string, keyPath: string, value: string, opt
   return { key: formatKeyPath(path), added, createdFile: !loaded.exists, unchanged, written, envWarning: envNameWarning(path) };
 }
 
-/** Remove one `key = value` line. */
+/** Remove one `key = value` line. Holds the file's lock. */
 export async function removeValue(file: string, keyPath: string, identities: readonly Identity[]): Promise<{ key: string; written: 'sealed' | 'plaintext' }> {
   const path = editablePath(keyPath, file);
+  return withFileLock(file, () => removeLocked(file, path, identities));
+}
+
+async function removeLocked(file: string, path: string[], identities: readonly Identity[]): Promise<{ key: string; written: 'sealed' | 'plaintext' }> {
   const loaded = await loadFile(file, identities);
   let after: string;
   try {

@@ -2,7 +2,7 @@ import type { CommandModule } from 'yargs';
 import { fileContext } from '../api/values.js';
 import { openText } from '../format/seal.js';
 import { plaintextKeyFilter } from '../profiles/config.js';
-import { readText, writeOutput } from '../util/io.js';
+import { readText, rewriting, writeOutput } from '../util/io.js';
 import { identityList, type GlobalArgs } from './common.js';
 
 interface Args extends GlobalArgs {
@@ -24,13 +24,16 @@ export const decryptCommand: CommandModule<GlobalArgs, Args> = {
       .example('$0 decrypt .dlt/secrets.toml', 'print the plaintext')
       .example('GITSEAL_AGE_KEY=$DEPLOY_KEY $0 decrypt --in-place .dlt/prod.secrets.toml', 'CI: decrypt in place with a deploy key'),
   handler: async (args) => {
-    const { text, name } = readText(args.file);
-    const named = args.file !== undefined && args.file !== '-';
-    const plaintext = await openText(text, await identityList(args), name, {
-      // stdin has no path, so no plaintext_keys: name the file, or pass --allow-plaintext.
-      plaintextKeys: () => (named ? plaintextKeyFilter(fileContext(args.file!).profile?.plaintextKeys ?? []) : undefined),
-      allowPlaintext: args['allow-plaintext'],
+    const target = { inPlace: args['in-place'], output: args.output, file: args.file, mode: 0o600 };
+    await rewriting(target, async () => {
+      const { text, name, bytes } = readText(args.file);
+      const named = args.file !== undefined && args.file !== '-';
+      const plaintext = await openText(text, await identityList(args), name, {
+        // stdin has no path, so no plaintext_keys: name the file, or pass --allow-plaintext.
+        plaintextKeys: () => (named ? plaintextKeyFilter(fileContext(args.file!).profile?.plaintextKeys ?? []) : undefined),
+        allowPlaintext: args['allow-plaintext'],
+      });
+      writeOutput(plaintext, { ...target, expected: bytes });
     });
-    writeOutput(plaintext, { inPlace: args['in-place'], output: args.output, file: args.file, mode: 0o600 });
   },
 };

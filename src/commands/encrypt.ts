@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { parseSealed, sealText } from '../format/seal.js';
-import { readText, writeOutput } from '../util/io.js';
+import { readText, rewriting, writeOutput } from '../util/io.js';
 import { identityList, toList, type GlobalArgs } from './common.js';
 
 interface Args extends GlobalArgs {
@@ -22,10 +22,13 @@ export const encryptCommand: CommandModule<GlobalArgs, Args> = {
       .example('$0 encrypt -r age1… .dlt/secrets.toml -o sealed.toml', 'seal for one recipient')
       .example('$0 encrypt --in-place .dlt/secrets.toml', 're-seal a sealed file for the recipients it already has'),
   handler: async (args) => {
-    const { text, name } = readText(args.file);
-    let recipients = args.recipient ?? [];
-    if (recipients.length === 0) recipients = parseSealed(text, name)?.meta.recipients ?? [];
-    const sealed = await sealText(text, { recipients, identities: await identityList(args), file: name });
-    writeOutput(sealed, { inPlace: args['in-place'], output: args.output, file: args.file });
+    const target = { inPlace: args['in-place'], output: args.output, file: args.file };
+    await rewriting(target, async () => {
+      const { text, name, bytes } = readText(args.file);
+      let recipients = args.recipient ?? [];
+      if (recipients.length === 0) recipients = parseSealed(text, name)?.meta.recipients ?? [];
+      const sealed = await sealText(text, { recipients, identities: await identityList(args), file: name });
+      writeOutput(sealed, { ...target, expected: bytes });
+    });
   },
 };

@@ -114,13 +114,14 @@ const addCommand: CommandModule<GlobalArgs, ChangeArgs> = {
     }
     if (key !== undefined) throw new GitSealError('give either a KEY or --keys-file/--github, not both', 'git-seal recipients add NAME --github USER', 2);
     const published = await publishedKeys(args);
-    const change = planAddKeys(loadConfig(repo.root), args.name, published.keys.map((k) => k.key), profiles);
+    const before = loadConfig(repo.root);
+    const change = planAddKeys(before, args.name, published.keys.map((k) => k.key), profiles);
     for (const e of change.entries) {
       const fp = published.keys.find((k) => k.key === e.key)!.fingerprint;
       info(args, `  ${e.name}: ${e.key.split(' ')[0]} ${fp}${e.added ? '' : ' (already a recipient)'}`);
     }
     info(args, 'Compare these fingerprints with the ones your teammate sees (ssh-keygen -lf ~/.ssh/id_ed25519.pub).');
-    const result = await applyChange(repo, change, opts);
+    const result = await applyChange(repo, change, { ...opts, before });
     const names = change.entries.map((e) => e.name).join(', ');
     reportChange(args, result, profiles.length ? `${names} added to ${profiles.join(', ')}` : `${names} added to [recipients] (in no profile yet: add --profile P)`);
   },

@@ -81,7 +81,7 @@ export class CleanCache {
     if (this.added.length === 0 || !this.tags) return;
     try {
       const all = [...this.tags].slice(-50_000);
-      writeFileAtomic(join(this.dir(), 'clean-cache'), all.join('\n') + '\n', 0o600);
+      writeFileAtomic(join(this.dir(), 'clean-cache'), all.join('\n') + '\n', 0o600, { tempBeside: true });
       this.added = [];
     } catch {
       /* read-only .git */

@@ -1,13 +1,16 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, unlinkSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync } from 'node:fs';
 import { delimiter, dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GitSealError } from '../errors.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { assertUnchanged, privateGitSealDir, sweepStale, tempDirFor, tempName, withFileLock, writeFileAtomic } from '../util/atomic.js';
 import { looksSealed } from '../format/seal.js';
+import { loadConfigIfPresent } from '../profiles/config.js';
 import { DRIVER, trackedSealedFiles } from './attributes.js';
 import { CatFileBatch } from './cat-file.js';
+import { assertIndexUnlocked, updateIndex } from './index-lock.js';
 import { SealFilter } from './filter.js';
-import { listFiles } from './tree.js';
+import { plaintextOnDisk, scrubGitDir, sealInPlace, untrackedPlaintext } from './leftovers.js';
+import { listFiles, type TreeEntry } from './tree.js';
 import type { Repo } from './repo.js';
 import { git, gitBuffer, gitMaybe } from './run.js';
 
@@ -92,12 +95,13 @@ export function installedConfig(repo: Repo): Map<string, string> {
  * working copy, our own clean for a plaintext one) rather than through `git diff`, which would start a
  * filter process and re-clean every racily clean entry of a fresh checkout.
  */
-async function modifiedFiles(repo: Repo, files: readonly string[], identityFiles: string[]): Promise<Set<string>> {
+async function modifiedFiles(repo: Repo, files: readonly string[], identityFiles: string[]): Promise<{ dirty: Set<string>; seen: Map<string, Buffer>; index: TreeEntry[] }> {
   const want = new Set(files);
   const index = listFiles(repo.root, 'index').filter((e) => want.has(e.path));
   const objects = new CatFileBatch({ cwd: repo.root });
   const filter = new SealFilter(repo.root, identityFiles, () => {});
   const dirty = new Set<string>(files);
+  const seen = new Map<string, Buffer>();
   try {
     // Ask for every blob at once: the reader pipelines the requests to one git cat-file.
     const blobs = await Promise.all(index.map((e) => objects.read(e.oid)));
@@ -108,6 +112,7 @@ async function modifiedFiles(repo: Repo, files: readonly string[], identityFiles
       } catch {
         continue; // missing: checking it out again is what the user wants
       }
+      seen.set(e.path, work);
       const blob = blobs[i];
       if (!blob) continue;
       if (work.equals(blob)) {
@@ -125,21 +130,53 @@ async function modifiedFiles(repo: Repo, files: readonly string[], identityFiles
     filter.close();
     await objects.close();
   }
-  return dirty;
+  return { dirty, seen, index };
 }
 
-/** Rewrite unmodified sealed-pattern files from the index, so the current filter config applies to them. */
+/**
+ * Rewrite unmodified sealed-pattern files from the index, so the current filter config applies to them.
+ * git checks each one out (through the filter) into a private directory under the git dir, and it is then
+ * renamed over the working copy: a file is never deleted before its replacement is in place. When git
+ * cannot lock the index, this fails with git's own error before changing anything.
+ */
 async function recheckout(repo: Repo, files: readonly string[], identityFiles: string[]): Promise<string[]> {
-  const dirty = await modifiedFiles(repo, files, identityFiles);
-  const clean = files.filter((f) => !dirty.has(f) && existsSync(join(repo.root, f)));
+  const { dirty, seen, index } = await modifiedFiles(repo, files, identityFiles);
+  const clean = files.filter((f) => !dirty.has(f) && seen.has(f));
   if (clean.length === 0) return [];
-  for (const f of clean) unlinkSync(join(repo.root, f));
-  gitBuffer(['checkout', '-q', '--pathspec-from-file=-', '--pathspec-file-nul'], {
-    cwd: repo.root,
-    input: clean.join('\0') + '\0',
-    env: { ...process.env, GIT_LITERAL_PATHSPECS: '1' },
-  });
+  assertIndexUnlocked(repo); // fails here, changing nothing, while git holds the index
+  await replaceFromIndex(repo, clean, seen);
+  // The index still has the old files' sizes, which git takes as "modified" without looking: re-enter
+  // the same blobs without stat data, so git compares content (through the filter) and records it.
+  const entries = index.filter((e) => clean.includes(e.path));
+  updateIndex(repo, entries.map((e) => ({ ...e, expect: e.oid })));
+  gitMaybe(['update-index', '-q', '--refresh'], { cwd: repo.root }); // record the new stat info
   return clean;
+}
+
+/** Check `files` out through the filter into a private directory, then rename each over its working copy. */
+async function replaceFromIndex(repo: Repo, clean: readonly string[], seen: Map<string, Buffer>): Promise<void> {
+  const groups = new Map<string, { temp: ReturnType<typeof tempDirFor>; files: string[] }>();
+  for (const f of clean) {
+    const temp = tempDirFor(dirname(join(repo.root, f)));
+    const g = groups.get(temp.dir) ?? groups.set(temp.dir, { temp, files: [] }).get(temp.dir)!;
+    g.files.push(f);
+  }
+  for (const { temp, files: group } of groups.values()) {
+    const prefix = join(temp.dir, tempName());
+    try {
+      gitBuffer(['checkout-index', '-f', `--prefix=${prefix}/`, '-z', '--stdin'], { cwd: repo.root, input: group.join('\0') + '\0' });
+      for (const f of group) {
+        const abs = join(repo.root, f);
+        await withFileLock(abs, async () => {
+          assertUnchanged(abs, seen.get(f)!, f);
+          renameSync(join(prefix, f), abs);
+        });
+      }
+    } finally {
+      rmSync(prefix, { recursive: true, force: true });
+      temp.remove?.();
+    }
+  }
 }
 
 export interface InstallResult {
@@ -157,19 +194,39 @@ export async function install(repo: Repo, opts: { identityFiles?: string[] } = {
   return { command: cmd, refreshed, skippedModified: files.filter((f) => !refreshed.includes(f) && existsSync(join(repo.root, f))) };
 }
 
-/** Check the sealed files out in sealed form and remove the local filter config. */
-export async function lock(repo: Repo, opts: { force?: boolean; identityFiles?: string[] } = {}): Promise<{ relocked: string[] }> {
+/**
+ * Check the sealed files out in sealed form and remove the local filter config, leaving no plaintext that
+ * git could commit: modified and untracked plaintext secrets files make it refuse, naming them (with
+ * `force` they are sealed in place instead). Plaintext copies git keeps in .git/ are removed.
+ */
+export async function lock(repo: Repo, opts: { force?: boolean; identityFiles?: string[] } = {}): Promise<{ relocked: string[]; sealedInPlace: string[] }> {
+  assertIndexUnlocked(repo); // fails here, changing nothing, while git holds the index
   const files = trackedSealedFiles(repo.root);
-  const dirty = [...(await modifiedFiles(repo, files, opts.identityFiles ?? []))];
-  if (dirty.length && !opts.force) {
-    throw new GitSealError(`uncommitted changes in ${dirty.join(', ')}`, 'commit or discard them first (git-seal lock --force leaves those files as they are)');
+  const { dirty } = await modifiedFiles(repo, files, opts.identityFiles ?? []);
+  const config = loadConfigIfPresent(repo.root);
+  const leftover = [...plaintextOnDisk(repo, dirty), ...untrackedPlaintext(repo, config)];
+  if (leftover.length && !opts.force) {
+    throw new GitSealError(
+      `${leftover.join(', ')}: plaintext that git could commit once locked (uncommitted changes or untracked files); nothing was changed`,
+      'commit or discard them first, or run git-seal lock --force to seal them in place',
+    );
   }
+  await sealInPlace(repo, leftover, config);
+  const saved = installedConfig(repo);
   for (const section of ['filter', 'diff', 'merge']) {
     gitMaybe(['config', '--local', '--remove-section', `${section}.${DRIVER}`], { cwd: repo.root });
   }
-  const relocked = await recheckout(repo, files, opts.identityFiles ?? []);
-  rmSync(join(repo.gitDir, 'git-seal'), { recursive: true, force: true }); // the clean cache: tags of plaintexts
-  return { relocked };
+  let relocked: string[];
+  try {
+    relocked = await recheckout(repo, files, opts.identityFiles ?? []);
+  } catch (err) {
+    for (const [k, v] of saved) git(['config', '--local', k, v], { cwd: repo.root });
+    throw err;
+  }
+  scrubGitDir(repo);
+  sweepStale(privateGitSealDir(repo.root, 'tmp')!); // a killed write's plaintext
+  for (const f of ['clean-cache', 'cache-key']) rmSync(join(repo.gitDir, 'git-seal', f), { force: true }); // tags of plaintexts
+  return { relocked, sealedInPlace: leftover };
 }
 
 /** Path of the pre-commit hook (honours core.hooksPath). */
@@ -192,7 +249,7 @@ export function installHook(repo: Repo): 'installed' | 'already' | 'foreign' {
   const p = hookPath(repo);
   if (existsSync(p)) return readFileSync(p, 'utf8').includes(HOOK_MARK) ? 'already' : 'foreign';
   mkdirSync(dirname(p), { recursive: true });
-  writeFileAtomic(p, `#!/bin/sh\n${HOOK_MARK}: refuse to commit plaintext secrets\nexec ${selfCommand(repo.root)} check --staged --quiet\n`, 0o755);
+  writeFileAtomic(p, `#!/bin/sh\n${HOOK_MARK}: refuse to commit plaintext secrets\nexec ${selfCommand(repo.root)} check --staged --quiet\n`, 0o755, { tempBeside: true });
   chmodSync(p, 0o755);
   return 'installed';
 }

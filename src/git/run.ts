@@ -22,8 +22,10 @@ export function gitBuffer(args: string[], opts: GitOptions): Buffer | null {
   }
   if (res.status !== 0) {
     if (opts.allowFailure) return null;
-    const why = res.stderr.toString('utf8').trim().split('\n').pop() ?? '';
-    throw new GitSealError(`git ${args[0]} failed: ${why}`, 'see the git message above');
+    const lines = res.stderr.toString('utf8').trim().split('\n');
+    // git's error line (not the advice that follows it), without its prefix
+    const error = lines.find((l) => /^(fatal|error): /.test(l))?.replace(/^(fatal|error): /, '') ?? lines.pop() ?? '';
+    throw new GitSealError(`git ${args[0]} failed: ${error}`, 'fix what git reports, then run the command again');
   }
   return res.stdout;
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { GitSealError } from '../errors.js';
 import { decodeUtf8, TomlSyntaxError } from '../toml/index.js';
-import { writeFileAtomic } from './atomic.js';
+import { withFileLock, writeFileAtomic } from './atomic.js';
 
 export const STDIN_NAME = '<stdin>';
 
@@ -35,9 +35,10 @@ export function decodeText(bytes: Uint8Array, name: string): string {
   }
 }
 
-export function readText(file: string | undefined): { text: string; name: string } {
+export function readText(file: string | undefined): { text: string; name: string; bytes: Buffer } {
   const name = file === undefined || file === '-' ? STDIN_NAME : file;
-  return { text: decodeText(readBytes(file), name), name };
+  const bytes = readBytes(file);
+  return { text: decodeText(bytes, name), name, bytes };
 }
 
 export interface OutputTarget {
@@ -47,6 +48,13 @@ export interface OutputTarget {
   file?: string;
   /** Mode for newly created files (plaintext output uses 0600). */
   mode?: number;
+  /** With --in-place: the bytes read; the write is refused if the file changed since. */
+  expected?: Buffer;
+}
+
+/** Run a command's read and write under the input file's lock when it rewrites that file (--in-place). */
+export function rewriting<T>(target: { inPlace?: boolean; file?: string }, fn: () => Promise<T>): Promise<T> {
+  return target.inPlace && target.file !== undefined && target.file !== '-' ? withFileLock(target.file, fn) : fn();
 }
 
 /** Write to --output, over the input file (--in-place), or to stdout. Files are written atomically. */
@@ -58,5 +66,5 @@ export function writeOutput(text: string, target: OutputTarget): void {
     process.stdout.write(text);
     return;
   }
-  writeFileAtomic(path, text, target.mode);
+  writeFileAtomic(path, text, target.mode, target.inPlace ? { expected: target.expected } : {});
 }

@@ -242,7 +242,7 @@ describe('lock and unlock', () => {
     writeFileSync(join(dir, FILE), SECRETS.replace('retries = 3', 'retries = 9'));
     const refused = alice.seal(['lock'], { cwd: dir });
     expect(refused.status).toBe(1);
-    expect(refused.stderr).toContain(`uncommitted changes in ${FILE}`);
+    expect(refused.stderr).toContain(`${FILE}: plaintext that git could commit once locked (uncommitted changes`);
     expect(readFileSync(join(dir, FILE), 'utf8')).toContain('retries = 9');
     alice.git(['checkout', '--', FILE], dir);
 
@@ -250,7 +250,7 @@ describe('lock and unlock', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(readFileSync(join(dir, FILE), 'utf8')).toBe(alice.git(['show', `HEAD:${FILE}`], dir));
     expect(alice.git(['config', '--local', '--get-regexp', 'git-seal'], dir, { allowFail: true })).toBe('');
-    expect(existsSync(join(dir, '.git', 'git-seal'))).toBe(false);
+    expect(existsSync(join(dir, '.git', 'git-seal', 'clean-cache'))).toBe(false);
     expect(alice.git(['status', '--porcelain'], dir)).toBe('');
 
     expect(alice.seal(['unlock'], { cwd: dir }).status).toBe(0);

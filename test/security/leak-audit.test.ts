@@ -132,9 +132,8 @@ describe('leak audit after a full workflow', () => {
     expect(gitDirHits(false)).toEqual([]);
   });
 
-  // Depends on branch sec-writes (issue 8 item 7: lock leaves no rerere pre- or post-images of
-  // secrets files in .git/rr-cache). Remove `.fails` once that branch is merged.
-  it.fails('no rerere image under .git/rr-cache holds a plaintext value after lock', () => {
+  // Issue 8 item 7: lock forgets rerere's records of TOML files.
+  it('no rerere image under .git/rr-cache holds a plaintext value after lock', () => {
     expect(gitDirHits(true)).toEqual([]);
   });
 

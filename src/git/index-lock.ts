@@ -1,0 +1,82 @@
+import { copyFileSync, existsSync, linkSync, readFileSync, renameSync, rmSync, unlinkSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { GitSealError } from '../errors.js';
+import { privateGitSealDir, tempName } from '../util/atomic.js';
+import { stopPoint } from '../util/test-hook.js';
+import type { Repo } from './repo.js';
+import { git } from './run.js';
+
+/** Path of the repository's index (honours GIT_INDEX_FILE and linked worktrees). */
+export function indexPath(repo: Repo): string {
+  return resolve(repo.root, git(['rev-parse', '--git-path', 'index'], { cwd: repo.root }));
+}
+
+function indexLocked(lock: string): GitSealError {
+  return new GitSealError(
+    `Unable to create '${lock}': File exists (another git process seems to be running in this repository); nothing was changed`,
+    'wait for it to finish and run this again; if no git process is running, remove that file',
+  );
+}
+
+/** Fail, with git's own error, while git holds the index: before changing anything, as git would. */
+export function assertIndexUnlocked(repo: Repo): void {
+  const lock = `${indexPath(repo)}.lock`;
+  if (existsSync(lock)) throw indexLocked(lock);
+}
+
+export interface IndexUpdate {
+  mode: string;
+  oid: string;
+  path: string;
+  /** The blob the caller expects staged now; the update of this path is skipped if it differs. */
+  expect: string;
+}
+
+function stagedOids(repo: Repo, index: string, paths: string[]): Map<string, string> {
+  const out = git(['ls-files', '-s', '-z', '--', ...paths], { cwd: repo.root, env: { ...process.env, GIT_INDEX_FILE: index, GIT_LITERAL_PATHSPECS: '1' } });
+  const m = new Map<string, string>();
+  for (const rec of out.split('\0')) {
+    const r = /^\d+ ([0-9a-f]+) 0\t(.*)$/s.exec(rec);
+    if (r) m.set(r[2], r[1]);
+  }
+  return m;
+}
+
+/**
+ * Change index entries with git's lock protocol, never replacing what someone staged meanwhile: the new
+ * index is built on a copy, becomes index.lock in one step (link(2): fails if git holds the lock), and is
+ * renamed over the index only if the index is still the one copied (else it starts over). index.lock
+ * exists only for that check, so a killed git-seal practically never leaves one behind. Paths whose
+ * staged blob is no longer `expect` are left alone and returned.
+ */
+export function updateIndex(repo: Repo, updates: readonly IndexUpdate[]): string[] {
+  if (updates.length === 0) return [];
+  const index = indexPath(repo);
+  const lock = `${index}.lock`;
+  const scratch = join(privateGitSealDir(repo.root, 'tmp')!, tempName());
+  try {
+    for (;;) {
+      const before = readFileSync(index);
+      copyFileSync(index, scratch);
+      const now = stagedOids(repo, scratch, updates.map((u) => u.path));
+      const apply = updates.filter((u) => now.get(u.path) === u.expect);
+      const info = apply.map((u) => `${u.mode} ${u.oid}\t${u.path}\0`).join('');
+      if (info) git(['update-index', '-z', '--index-info'], { cwd: repo.root, input: info, env: { ...process.env, GIT_INDEX_FILE: scratch } });
+      stopPoint('index-lock');
+      try {
+        linkSync(scratch, lock);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw indexLocked(lock);
+        throw err;
+      }
+      if (!readFileSync(index).equals(before)) {
+        unlinkSync(lock); // changed since the copy: start over from the new index
+        continue;
+      }
+      renameSync(lock, index);
+      return updates.filter((u) => !apply.includes(u)).map((u) => u.path);
+    }
+  } finally {
+    rmSync(scratch, { force: true });
+  }
+}

@@ -1,0 +1,46 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { BIN } from '../helpers.js';
+
+export interface Running {
+  pid: number;
+  done: Promise<{ status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
+}
+
+/** Start the CLI without waiting for it. */
+export function startSeal(args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv }): Running {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const done = new Promise<Awaited<Running['done']>>((resolve) => child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr })));
+  return { pid: child.pid!, done };
+}
+
+function state(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Wait until the process has stopped itself at its GITSEAL_TEST_STOP_AT point (no timing assumption: it
+ * waits for that state, and fails if the process exits instead).
+ */
+export async function stopped(run: Running): Promise<void> {
+  let exited = false;
+  void run.done.then(() => (exited = true));
+  for (;;) {
+    const s = state(run.pid);
+    if (s === 'T' || s === 't') return;
+    if (exited || s === null || s === 'Z') {
+      const r = await run.done;
+      throw new Error(`process exited (${r.status ?? r.signal}) before its stop point: ${r.stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
