@@ -40,6 +40,7 @@ export class SealFilter {
   private objects?: CatFileBatch;
   private cacheStore?: CleanCache | null;
   private unopened: string[] = [];
+  private hashAlgorithm?: 'sha1' | 'sha256';
 
   constructor(
     private readonly root: string,
@@ -86,6 +87,13 @@ export class SealFilter {
       this.objectsStamp = stamp;
     }
     return this.objects;
+  }
+
+  /** The repository's hash: from an object id at hand, else asked of git once. */
+  private objectFormat(known?: CatFileObject): 'sha1' | 'sha256' {
+    if (known) return known.oid.length === 64 ? 'sha256' : 'sha1';
+    this.hashAlgorithm ??= gitMaybe(['rev-parse', '--show-object-format'], { cwd: this.root }) === 'sha256' ? 'sha256' : 'sha1';
+    return this.hashAlgorithm;
   }
 
   private identities(): Promise<Identity[]> {
@@ -184,7 +192,8 @@ export class SealFilter {
       file: path,
     });
     const out = Buffer.from(result.text, 'utf8');
-    if (previous) cache?.add(path, blobOid(out, previous.oid.length === 64 ? 'sha256' : 'sha1'), content, settings.key);
+    // Also for a file's first clean: the next racily clean `git status` then costs one HMAC, not a re-seal.
+    cache?.add(path, blobOid(out, this.objectFormat(previous)), content, settings.key);
     return out;
   }
 
