@@ -114,7 +114,7 @@ function asSealed(x: string | SealedFile, file: string): SealedFile | null {
 /** Unwrap the data key of a sealed file; null when none of the identities is a recipient. */
 export async function unwrapFileDataKey(sealed: SealedFile, identities: readonly Identity[], file: string): Promise<Uint8Array | null> {
   if (identities.length === 0) return null;
-  return unwrapDataKey(sealed.meta.dataKey, identities, { source: file });
+  return unwrapDataKey(sealed.meta.dataKey, identities, { source: file, recipients: sealed.meta.recipients });
 }
 
 function noIdentityError(file: string, meta: SealedMeta, identityCount: number): GitSealError {

@@ -41,6 +41,8 @@ export class SealFilter {
   private cacheStore?: CleanCache | null;
   private unopened: string[] = [];
   private hashAlgorithm?: 'sha1' | 'sha256';
+  /** A profile's settings, resolved once per process. */
+  private readonly profileSettings = new WeakMap<Profile, PathSettings>();
 
   constructor(
     private readonly root: string,
@@ -128,6 +130,18 @@ export class SealFilter {
 
   /** The path's settings: its profile's, else (no profile covers it) the earlier sealed version's recipients. */
   private settings(path: string, previous: SealedFile | null, profile = this.profileOf(path)): PathSettings {
+    if (profile) {
+      let known = this.profileSettings.get(profile);
+      if (!known) {
+        known = this.resolveSettings(path, previous, profile);
+        this.profileSettings.set(profile, known);
+      }
+      return known;
+    }
+    return this.resolveSettings(path, previous, null);
+  }
+
+  private resolveSettings(path: string, previous: SealedFile | null, profile: Profile | null): PathSettings {
     const config = this.config();
     const recipients = profile?.recipients ?? previous?.meta.recipients ?? [];
     if (recipients.length === 0) {
