@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ENV_NOTE, ROOT } from './lib.mjs';
 
-const BENCH_TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_MS ?? 15 * 60_000);
+const BENCH_TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_MS ?? 30 * 60_000);
 const only = process.argv.slice(2);
 const files = readdirSync(join(ROOT, 'bench'))
   .filter((f) => f.endsWith('.bench.mjs'))
@@ -31,7 +31,8 @@ function diagnose(pid, depth = 0) {
   const cmd = read(`/proc/${pid}/cmdline`).split('\0').join(' ');
   const stat = read(`/proc/${pid}/stat`).split(' ');
   const cpu = stat.length > 15 ? ((Number(stat[13]) + Number(stat[14])) / 100).toFixed(2) : '?';
-  lines.push(`${pad}pid ${pid} (${cpu} s CPU): ${cmd.slice(0, 160)}`);
+  const state = (read(`/proc/${pid}/status`).match(/^State:\s*(.*)$/m) ?? [])[1] ?? '?';
+  lines.push(`${pad}pid ${pid} [${state}] (${cpu} s CPU): ${cmd.slice(0, 160)}`);
   const tasks = existsSync(`/proc/${pid}/task`) ? readdirSync(`/proc/${pid}/task`) : [];
   const children = [];
   for (const t of tasks) {

@@ -13,6 +13,8 @@ async function serveFilter(identityFiles: string[] | undefined): Promise<void> {
     await runFilterProcess({
       clean: (req) => filter.clean(req.pathname, req.content),
       smudge: (req) => filter.smudge(req.pathname, req.content, req.meta.blob, req.meta),
+      smudgeBatch: (reqs) => filter.smudgeMany(reqs.map((r) => ({ path: r.pathname, content: r.content, blob: r.meta.blob, meta: r.meta }))),
+      delay: process.env.GITSEAL_FILTER_DELAY === '1',
     });
   } finally {
     filter.close();

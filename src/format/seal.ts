@@ -117,6 +117,27 @@ export async function unwrapFileDataKey(sealed: SealedFile, identities: readonly
   return unwrapDataKey(sealed.meta.dataKey, identities, { source: file, recipients: sealed.meta.recipients });
 }
 
+/**
+ * Unwrap the data keys of many sealed files in one call: per file the key, null when none of the
+ * identities is a recipient, or the error that makes its key unreadable. The one place where a whole
+ * checkout's unwraps meet, so that an identity with a per-call cost (an age plugin) can serve them all
+ * in one session.
+ */
+export async function unwrapFileDataKeys(
+  files: readonly { sealed: SealedFile; file: string }[],
+  identities: readonly Identity[],
+): Promise<(Uint8Array | null | Error)[]> {
+  const out: (Uint8Array | null | Error)[] = [];
+  for (const { sealed, file } of files) {
+    try {
+      out.push(await unwrapFileDataKey(sealed, identities, file));
+    } catch (err) {
+      out.push(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+  return out;
+}
+
 function noIdentityError(file: string, meta: SealedMeta, identityCount: number): GitSealError {
   const to = meta.recipients.length ? meta.recipients.join(', ') : 'no listed recipients';
   const what = identityCount === 0 ? 'no identity is available to open it' : `none of your ${identityCount} identities can open it`;

@@ -11,6 +11,15 @@
  *   git> command=clean / pathname=a.sec / [ref=… treeish=… blob=… can-delay=1] / 0000 / CONTENT… / 0000
  *   git< status=success / 0000 / CONTENT… / 0000 / 0000        (or: status=error / 0000)
  *
+ * With `delay` (offered only when the handlers have smudgeBatch and ask for it), a smudge git marks
+ * can-delay=1 is answered `status=delayed` at once and queued; the queue is smudged in batches while git
+ * goes on with the next files, so one batch call can open many files' data keys at once. git later
+ * asks for what is ready:
+ *   git> command=list_available_blobs / 0000       git< pathname=a.sec / … / 0000 / status=success / 0000
+ *   git> command=smudge / pathname=a.sec / 0000 / 0000 (no content)   git< status=success / … as above
+ * and stops asking when the list is empty. At most MAX_DELAYED files are held at once, so memory does
+ * not grow with the size of the checkout: past that, smudges are answered in place.
+ *
  * Nothing but pkt-lines may be written to the output stream while this runs: a stray
  * console.log to stdout corrupts the protocol. Diagnostics go to stderr.
  */
@@ -32,6 +41,13 @@ export interface FilterRequest {
 export interface FilterHandlers {
   clean(req: FilterRequest): Promise<Buffer> | Buffer;
   smudge(req: FilterRequest): Promise<Buffer> | Buffer;
+  /**
+   * Smudge many files in one call (one result or Error per request, in order). When present and
+   * `delay` is true, the `delay` capability is offered and delayed smudges are served in batches.
+   */
+  smudgeBatch?(reqs: FilterRequest[]): Promise<(Buffer | Error)[]>;
+  /** Offer git's `delay` capability (needs smudgeBatch). */
+  delay?: boolean;
 }
 
 export interface FilterIo {
@@ -43,6 +59,11 @@ export interface FilterIo {
 
 /** The capabilities this server implements, in the order they are advertised. */
 export const SUPPORTED_CAPABILITIES: readonly FilterCommand[] = ['clean', 'smudge'];
+
+/** Most delayed smudges held (queued or done and not yet fetched by git) at once. */
+export const MAX_DELAYED = 256;
+/** Most files in one smudgeBatch call. */
+const BATCH_SIZE = 64;
 
 const WELCOME = 'git-filter';
 const PROTOCOL_VERSION = '2';
@@ -136,8 +157,9 @@ export async function runFilterProcess(
   };
 
   let clean = false;
+  const delayed = handlers.delay && handlers.smudgeBatch ? new DelayedSmudges(handlers.smudgeBatch.bind(handlers), report) : null;
   try {
-    const agreed = await serverHandshake(reader, writer);
+    const agreed = await serverHandshake(reader, writer, delayed ? [...SUPPORTED_CAPABILITIES, 'delay'] : SUPPORTED_CAPABILITIES);
     for (;;) {
       const headers = await reader.readTextList();
       if (headers === null) break; // git closed the pipe between requests: normal shutdown
@@ -154,14 +176,30 @@ export async function runFilterProcess(
       if (!command) throw notGit('request without a command');
 
       if (command === 'list_available_blobs') {
-        // Only sent to filters that advertise "delay", which we never do. It carries no content;
-        // answer "nothing delayed" so a confused client does not hang.
+        // Carries no content. Without delay (or with nothing delayed) the empty list ends git's asking.
+        for (const path of delayed && agreed.has('delay') ? await delayed.available() : []) writer.text(`pathname=${path}`);
         writer.flushPkt().text('status=success').flushPkt();
         await writer.send();
         continue;
       }
 
       const content = await reader.readContent();
+
+      if (command === 'smudge' && delayed && agreed.has('delay') && agreed.has('smudge')) {
+        if (meta['can-delay'] === '1' && delayed.accepts()) {
+          delayed.add({ command, pathname, content, meta });
+          writer.text('status=delayed').flushPkt();
+          await writer.send();
+          continue;
+        }
+        const ready = delayed.take(pathname);
+        if (ready !== undefined) {
+          if (ready instanceof Error) writer.text('status=error').flushPkt();
+          else writer.text('status=success').flushPkt().content(ready).flushPkt().flushPkt();
+          await writer.send();
+          continue;
+        }
+      }
 
       let result: Buffer | undefined;
       if ((command === 'clean' || command === 'smudge') && agreed.has(command)) {
@@ -184,7 +222,77 @@ export async function runFilterProcess(
     }
     clean = true;
   } finally {
+    delayed?.clear();
     writer.detach();
     if (!clean) await reader.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Delayed smudges: queued as git sends them, smudged in batches in the background (one batch at a time,
+ * yielding to the protocol loop in between), kept until git fetches them. A failed file is an Error
+ * result, reported once on stderr; git then gets status=error for it.
+ */
+class DelayedSmudges {
+  private readonly queue: FilterRequest[] = [];
+  private readonly done = new Map<string, Buffer | Error>();
+  private held = 0;
+  private running: Promise<void> | null = null;
+
+  constructor(
+    private readonly batch: (reqs: FilterRequest[]) => Promise<(Buffer | Error)[]>,
+    private readonly report: (pathname: string, message: string) => void,
+  ) {}
+
+  accepts(): boolean {
+    return this.held < MAX_DELAYED;
+  }
+
+  add(req: FilterRequest): void {
+    this.queue.push(req);
+    this.held++;
+    this.running ??= this.work();
+  }
+
+  private async work(): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve)); // answer git first
+    while (this.queue.length > 0) {
+      const reqs = this.queue.splice(0, BATCH_SIZE);
+      let results: (Buffer | Error)[];
+      try {
+        results = await this.batch(reqs);
+      } catch (err) {
+        results = reqs.map(() => (err instanceof Error ? err : new Error(String(err))));
+      }
+      reqs.forEach((req, i) => {
+        const r = results[i] ?? new Error('no result');
+        if (r instanceof Error) this.report(req.pathname, errorLine(r));
+        this.done.set(req.pathname, r instanceof Error ? r : toBuffer(r));
+      });
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    this.running = null;
+  }
+
+  /** Paths ready to fetch; waits for work in progress when nothing is ready yet. */
+  async available(): Promise<string[]> {
+    if (this.done.size === 0 && this.running) await this.running;
+    if (this.done.size === 0 && this.queue.length > 0) await (this.running ??= this.work());
+    return [...this.done.keys()];
+  }
+
+  /** The result for a fetched path (and forget it), or undefined if it was not delayed. */
+  take(pathname: string): Buffer | Error | undefined {
+    const r = this.done.get(pathname);
+    if (r !== undefined) {
+      this.done.delete(pathname);
+      this.held--;
+    }
+    return r;
+  }
+
+  clear(): void {
+    this.queue.length = 0;
+    this.done.clear();
   }
 }

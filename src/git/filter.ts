@@ -5,7 +5,20 @@ import { GitSealError } from '../errors.js';
 import { loadIdentities } from '../age/index.js';
 import { stanzaCount } from '../age/index.js';
 import { assembleSealed, META_TABLE, sealedBody } from '../format/meta.js';
-import { isSealedScalar, keyPathList, looksSealed, openWithKey, parseSealed, seal, unsealedValueError, unsealedValues, unwrapFileDataKey, type SealedFile, type UnlockedFile } from '../format/seal.js';
+import {
+  isSealedScalar,
+  keyPathList,
+  looksSealed,
+  openWithKey,
+  parseSealed,
+  seal,
+  unsealedValueError,
+  unsealedValues,
+  unwrapFileDataKey,
+  unwrapFileDataKeys,
+  type SealedFile,
+  type UnlockedFile,
+} from '../format/seal.js';
 import { CONFIG_FILE, loadConfigIfPresent, plaintextKeyFilter, profileFor, type GitSealConfig, type Profile } from '../profiles/config.js';
 import { scanToml } from '../toml/index.js';
 import { decodeText } from '../util/io.js';
@@ -258,32 +271,60 @@ export class SealFilter {
    * `meta` is what the process protocol sent; `git archive` gets the sealed form (see archive.ts).
    */
   async smudge(path: string, content: Buffer, blob?: string, meta: Readonly<Record<string, string>> = {}): Promise<Buffer> {
-    if (path === CONFIG_FILE) return content;
-    if (isArchiveSmudge(meta, this.indexFile()) && !this.archivePlaintext()) return content;
-    let text: string;
-    try {
-      text = decodeText(content, path);
-    } catch {
-      return content;
-    }
-    if (!looksSealed(text)) return content;
-    try {
-      const sealed = parseSealed(text, path);
-      if (!sealed) return content;
-      this.warnValuesInClear(path, sealed);
-      const dataKey = await unwrapFileDataKey(sealed, await this.identities(), path);
-      if (!dataKey) {
-        this.noteUnopened(path);
-        return content;
+    return (await this.smudgeMany([{ path, content, blob, meta }]))[0];
+  }
+
+  /**
+   * smudge for many files at once (git's delayed checkout): the data keys of all of them are unwrapped
+   * in one unwrapFileDataKeys call, then each file is opened. Results are in the order of `files`.
+   */
+  async smudgeMany(files: readonly { path: string; content: Buffer; blob?: string; meta?: Readonly<Record<string, string>> }[]): Promise<Buffer[]> {
+    const out = files.map((f) => f.content);
+    const sealed: { i: number; sealed: SealedFile; file: string }[] = [];
+    files.forEach(({ path, content, meta }, i) => {
+      if (path === CONFIG_FILE) return;
+      if (isArchiveSmudge(meta ?? {}, this.indexFile()) && !this.archivePlaintext()) return;
+      let text: string;
+      try {
+        text = decodeText(content, path);
+      } catch {
+        return;
       }
-      const plaintext = Buffer.from(openWithKey(sealed, dataKey, path), 'utf8');
-      this.rememberCheckout(path, sealed, plaintext, blob);
-      return plaintext;
+      if (!looksSealed(text)) return;
+      try {
+        const parsed = parseSealed(text, path);
+        if (!parsed) return;
+        this.warnValuesInClear(path, parsed);
+        sealed.push({ i, sealed: parsed, file: path });
+      } catch (err) {
+        this.warnLeftSealed(path, err);
+      }
+    });
+    if (sealed.length === 0) return out;
+    let keys: (Uint8Array | null | Error)[];
+    try {
+      keys = await unwrapFileDataKeys(sealed, await this.identities());
     } catch (err) {
-      // A damaged file stays sealed in the working tree; `git-seal decrypt` explains what is wrong.
-      this.warn(`git-seal: ${path}: left sealed: ${err instanceof GitSealError ? err.message : (err as Error).message}`);
-      return content;
+      keys = sealed.map(() => (err instanceof Error ? err : new Error(String(err))));
     }
+    sealed.forEach(({ i, sealed: s, file }, k) => {
+      const dataKey = keys[k];
+      if (dataKey instanceof Error) return this.warnLeftSealed(file, dataKey);
+      if (!dataKey) return this.noteUnopened(file);
+      try {
+        const plaintext = Buffer.from(openWithKey(s, dataKey, file), 'utf8');
+        this.rememberCheckout(file, s, plaintext, files[i].blob);
+        out[i] = plaintext;
+      } catch (err) {
+        this.warnLeftSealed(file, err);
+      }
+    });
+    return out;
+  }
+
+  /** A damaged file stays sealed in the working tree; `git-seal decrypt` explains what is wrong. */
+  private warnLeftSealed(path: string, err: unknown): void {
+    this.warn(`git-seal: ${path}: left sealed: ${err instanceof GitSealError ? err.message : (err as Error).message}`);
   }
 
   /**
