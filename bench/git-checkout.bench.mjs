@@ -103,7 +103,8 @@ recipients = ["alice", "bob", "ci"]
   }),
   unlock: (dir) => timedCpu('node', [BIN, 'install', '--quiet'], { cwd: dir, env: keyEnv }),
 });
-if (has('git-crypt')) {
+const GITCRYPT_ROUNDS = Number(process.env.BENCH_GITCRYPT_ROUNDS ?? 1);
+if (has('git-crypt') && GITCRYPT_ROUNDS > 0) {
   const gcKey = join(work, 'git-crypt.key');
   variants.push({
     name: 'git-crypt',
@@ -119,7 +120,7 @@ if (has('git-crypt')) {
     unlock: (dir) => timedCpu('git-crypt', ['unlock', gcKey], { cwd: dir, env }),
   });
 } else {
-  console.log('git-crypt not installed (apt-get install git-crypt): its column is missing');
+  console.log(GITCRYPT_ROUNDS > 0 ? 'git-crypt not installed (apt-get install git-crypt): its column is missing' : 'git-crypt left out (BENCH_GITCRYPT_ROUNDS=0)');
 }
 for (const v of variants) {
   v.env ??= env;
@@ -128,8 +129,7 @@ for (const v of variants) {
 }
 
 // Rounds interleave the variants, so a busy moment of this shared machine hits all of them alike.
-// git-crypt (a process per file, minutes on a busy machine) runs GITCRYPT_ROUNDS of them (default 1).
-const GITCRYPT_ROUNDS = Number(process.env.BENCH_GITCRYPT_ROUNDS ?? 1);
+// git-crypt (a process per file, minutes on a busy machine) runs BENCH_GITCRYPT_ROUNDS of them (default 1).
 for (let r = 0; r < ROUNDS; r++) {
   for (const v of variants) {
     if (v.name === 'git-crypt' && r >= GITCRYPT_ROUNDS) continue;

@@ -127,15 +127,10 @@ export async function unwrapFileDataKeys(
   files: readonly { sealed: SealedFile; file: string }[],
   identities: readonly Identity[],
 ): Promise<(Uint8Array | null | Error)[]> {
-  const out: (Uint8Array | null | Error)[] = [];
-  for (const { sealed, file } of files) {
-    try {
-      out.push(await unwrapFileDataKey(sealed, identities, file));
-    } catch (err) {
-      out.push(err instanceof Error ? err : new Error(String(err)));
-    }
-  }
-  return out;
+  // All at once: identities that batch (age plugins) see every file in the same turn of the event loop.
+  return Promise.all(
+    files.map(({ sealed, file }) => unwrapFileDataKey(sealed, identities, file).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))))),
+  );
 }
 
 function noIdentityError(file: string, meta: SealedMeta, identityCount: number): GitSealError {

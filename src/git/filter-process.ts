@@ -12,13 +12,12 @@
  *   git< status=success / 0000 / CONTENT… / 0000 / 0000        (or: status=error / 0000)
  *
  * With `delay` (offered only when the handlers have smudgeBatch and ask for it), a smudge git marks
- * can-delay=1 is answered `status=delayed` at once and queued; the queue is smudged in batches while git
- * goes on with the next files, so one batch call can open many files' data keys at once. git later
- * asks for what is ready:
+ * can-delay=1 is answered `status=delayed` at once and queued; the queue is smudged in batches of up to
+ * BATCH_SIZE files, so one batch call opens many files' data keys at once. git later asks for what is ready:
  *   git> command=list_available_blobs / 0000       git< pathname=a.sec / … / 0000 / status=success / 0000
  *   git> command=smudge / pathname=a.sec / 0000 / 0000 (no content)   git< status=success / … as above
- * and stops asking when the list is empty. At most MAX_DELAYED files are held at once, so memory does
- * not grow with the size of the checkout: past that, smudges are answered in place.
+ * and stops asking when the list is empty. At most MAX_DELAYED files are held at once (their plaintext, in
+ * memory until git fetches them); past that, smudges are answered in place.
  *
  * Nothing but pkt-lines may be written to the output stream while this runs: a stray
  * console.log to stdout corrupts the protocol. Diagnostics go to stderr.
@@ -60,10 +59,10 @@ export interface FilterIo {
 /** The capabilities this server implements, in the order they are advertised. */
 export const SUPPORTED_CAPABILITIES: readonly FilterCommand[] = ['clean', 'smudge'];
 
-/** Most delayed smudges held (queued or done and not yet fetched by git) at once. */
-export const MAX_DELAYED = 256;
+/** Most delayed smudges held (queued, or done and not yet fetched by git) at once. */
+export const MAX_DELAYED = 4096;
 /** Most files in one smudgeBatch call. */
-const BATCH_SIZE = 64;
+const BATCH_SIZE = 1024;
 
 const WELCOME = 'git-filter';
 const PROTOCOL_VERSION = '2';
@@ -187,7 +186,7 @@ export async function runFilterProcess(
 
       if (command === 'smudge' && delayed && agreed.has('delay') && agreed.has('smudge')) {
         if (meta['can-delay'] === '1' && delayed.accepts()) {
-          delayed.add({ command, pathname, content, meta });
+          await delayed.add({ command, pathname, content, meta });
           writer.text('status=delayed').flushPkt();
           await writer.send();
           continue;
@@ -229,15 +228,14 @@ export async function runFilterProcess(
 }
 
 /**
- * Delayed smudges: queued as git sends them, smudged in batches in the background (one batch at a time,
- * yielding to the protocol loop in between), kept until git fetches them. A failed file is an Error
- * result, reported once on stderr; git then gets status=error for it.
+ * Delayed smudges: queued as git sends them and smudged in batches (one smudgeBatch call for up to
+ * BATCH_SIZE files: when that many are queued, and for the rest when git asks what is available), then
+ * kept until git fetches them. A failed file is an Error result, reported once on stderr; git then gets
+ * status=error for it.
  */
 class DelayedSmudges {
   private readonly queue: FilterRequest[] = [];
   private readonly done = new Map<string, Buffer | Error>();
-  private held = 0;
-  private running: Promise<void> | null = null;
 
   constructor(
     private readonly batch: (reqs: FilterRequest[]) => Promise<(Buffer | Error)[]>,
@@ -245,49 +243,40 @@ class DelayedSmudges {
   ) {}
 
   accepts(): boolean {
-    return this.held < MAX_DELAYED;
+    return this.queue.length + this.done.size < MAX_DELAYED;
   }
 
-  add(req: FilterRequest): void {
+  async add(req: FilterRequest): Promise<void> {
     this.queue.push(req);
-    this.held++;
-    this.running ??= this.work();
+    if (this.queue.length >= BATCH_SIZE) await this.work();
   }
 
   private async work(): Promise<void> {
-    await new Promise<void>((resolve) => setImmediate(resolve)); // answer git first
-    while (this.queue.length > 0) {
-      const reqs = this.queue.splice(0, BATCH_SIZE);
-      let results: (Buffer | Error)[];
-      try {
-        results = await this.batch(reqs);
-      } catch (err) {
-        results = reqs.map(() => (err instanceof Error ? err : new Error(String(err))));
-      }
-      reqs.forEach((req, i) => {
-        const r = results[i] ?? new Error('no result');
-        if (r instanceof Error) this.report(req.pathname, errorLine(r));
-        this.done.set(req.pathname, r instanceof Error ? r : toBuffer(r));
-      });
-      await new Promise<void>((resolve) => setImmediate(resolve));
+    const reqs = this.queue.splice(0);
+    if (reqs.length === 0) return;
+    let results: (Buffer | Error)[];
+    try {
+      results = await this.batch(reqs);
+    } catch (err) {
+      results = reqs.map(() => (err instanceof Error ? err : new Error(String(err))));
     }
-    this.running = null;
+    reqs.forEach((req, i) => {
+      const r = results[i] ?? new Error('no result');
+      if (r instanceof Error) this.report(req.pathname, errorLine(r));
+      this.done.set(req.pathname, r instanceof Error ? r : toBuffer(r));
+    });
   }
 
-  /** Paths ready to fetch; waits for work in progress when nothing is ready yet. */
+  /** Smudge what is still queued; the paths ready to fetch. */
   async available(): Promise<string[]> {
-    if (this.done.size === 0 && this.running) await this.running;
-    if (this.done.size === 0 && this.queue.length > 0) await (this.running ??= this.work());
+    await this.work();
     return [...this.done.keys()];
   }
 
   /** The result for a fetched path (and forget it), or undefined if it was not delayed. */
   take(pathname: string): Buffer | Error | undefined {
     const r = this.done.get(pathname);
-    if (r !== undefined) {
-      this.done.delete(pathname);
-      this.held--;
-    }
+    if (r !== undefined) this.done.delete(pathname);
     return r;
   }
 

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import type { Identity } from 'age-encryption';
 import { GitSealError } from '../errors.js';
 import { loadIdentities } from '../age/index.js';
+import { PluginIdentity } from '../age/plugin-identity.js';
 import { stanzaCount } from '../age/index.js';
 import { assembleSealed, META_TABLE, sealedBody } from '../format/meta.js';
 import {
@@ -109,6 +110,17 @@ export class SealFilter {
     if (known) return known.oid.length === 64 ? 'sha256' : 'sha1';
     this.hashAlgorithm ??= gitMaybe(['rev-parse', '--show-object-format'], { cwd: this.root }) === 'sha256' ? 'sha256' : 'sha1';
     return this.hashAlgorithm;
+  }
+
+  /**
+   * Whether smudging in batches pays: an identity is an age plugin, which costs a plugin session (and a
+   * touch) per unwrap call, so the filter should collect a checkout's files with git's `delay`.
+   */
+  async wantsBatches(): Promise<boolean> {
+    return this.identities().then(
+      (ids) => ids.some((id) => id instanceof PluginIdentity),
+      () => false,
+    );
   }
 
   private identities(): Promise<Identity[]> {

@@ -1,14 +1,14 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanupTempDirs, run, tempDir } from '../helpers.js';
+import { cleanupTempDirs, gitSeal, ROOT, run, tempDir } from '../helpers.js';
 import { person } from './team.js';
 
 afterAll(cleanupTempDirs);
 
 // git's delayed checkout (the filter protocol's `delay` capability, GITSEAL_FILTER_DELAY=1): smudges are
-// answered "delayed", opened in batches (one unwrapFileDataKeys call each), and fetched later. More files
-// than MAX_DELAYED (256), so some are served in place; one damaged file in the middle of a batch.
+// answered "delayed", opened in batches (one unwrapFileDataKeys call each), and fetched later; one
+// damaged file in the middle of a batch.
 describe('delayed checkout', () => {
   it('opens every file through batches, leaves a damaged one sealed, and keeps status clean', () => {
     const alice = person('alice');
@@ -47,8 +47,39 @@ describe('delayed checkout', () => {
     expect(r.stderr).not.toContain('delayed-secret-100');
     const packets = readFileSync(trace, 'utf8');
     expect(packets).toContain('git< capability=delay');
-    expect(packets.match(/git< status=delayed/g)?.length).toBe(256);
+    expect(packets.match(/git< status=delayed/g)?.length).toBe(N);
     expect(packets).toContain('git> command=list_available_blobs');
     expect(alice.git(['status', '--porcelain'], dir)).toBe('');
+  });
+});
+
+describe('delayed checkout with an age plugin identity', () => {
+  it('a checkout of 20 sealed files starts the plugin once', () => {
+    const pluginDir = join(ROOT, 'test', 'fixtures', 'plugin');
+    const alice = person('alice', { withKey: false });
+    const gen = run('node', [join(pluginDir, 'gitsealtest-plugin.cjs'), '--generate'], { env: alice.env });
+    expect(gen.status, gen.stderr).toBe(0);
+    const recipient = /# public key: (\S+)/.exec(gen.stdout)![1];
+    const identity = gen.stdout.split('\n').find((l) => l.startsWith('AGE-PLUGIN-'))!;
+    const log = join(alice.home, 'sessions.log');
+    const env = { ...alice.env, PATH: `${pluginDir}${delimiter}${alice.env.PATH ?? ''}`, GITSEAL_AGE_KEY: identity, GITSEALTEST_LOG: log };
+    const dir = join(tempDir('gitseal-delay-plugin-'), 'repo');
+    mkdirSync(dir);
+    alice.git(['init', '-q'], dir);
+    writeFileSync(join(dir, '.gitseal.toml'), `version = 1\n[recipients]\nalice = "${recipient}"\n[profiles.dev]\nfiles = ["**/.dlt/secrets.toml"]\nrecipients = ["alice"]\n`);
+    expect(gitSeal(['init', '--no-hook'], { cwd: dir, env }).status).toBe(0);
+    const file = (i: number) => `p${i}/.dlt/secrets.toml`;
+    for (let i = 0; i < 20; i++) {
+      mkdirSync(join(dir, file(i), '..'), { recursive: true });
+      writeFileSync(join(dir, file(i)), `token = "plugin-secret-${i}"\n`);
+    }
+    expect(run('git', ['add', '-A'], { cwd: dir, env }).status).toBe(0);
+    expect(run('git', ['commit', '-q', '-m', 'secrets'], { cwd: dir, env }).status).toBe(0);
+    for (let i = 0; i < 20; i++) rmSync(join(dir, file(i)));
+    writeFileSync(log, '');
+    const r = run('git', ['checkout', '--', '.'], { cwd: dir, env });
+    expect(r.status, r.stderr).toBe(0);
+    for (let i = 0; i < 20; i++) expect(readFileSync(join(dir, file(i)), 'utf8')).toBe(`token = "plugin-secret-${i}"\n`);
+    expect(readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('identity-v1'))).toHaveLength(1);
   });
 });
