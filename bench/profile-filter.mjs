@@ -1,8 +1,9 @@
 // CPU profile of git-seal's filter process during a re-checkout of N sealed files (default 500, 20 values,
 // 3 recipients), in a minimal environment. Prints where the filter's time goes, by function (self time)
 // and by area. Not part of `npm run bench`: run `node bench/profile-filter.mjs [files] [add]` after
-// `npm run build`; with `add`, it profiles `git add` of every file changed instead.
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// `npm run build`; with `add`, it profiles `git add` of every file changed instead, with `status`
+// `git status` after touching every file.
+import { mkdirSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, minimalEnv, run, tempDir, timedCpu } from './lib.mjs';
 
@@ -39,7 +40,11 @@ git(['commit', '-q', '-m', 'secrets']);
 const profDir = join(home, 'prof');
 git(['config', 'filter.git-seal.process', `node --cpu-prof --cpu-prof-dir=${profDir} ${new URL('./filter-unbundled.mjs', import.meta.url).pathname}`]);
 let t;
-if (MODE === 'add') {
+if (MODE === 'status') {
+  const later = new Date(Date.now() + 60_000);
+  for (let i = 0; i < FILES; i++) utimesSync(join(dir, 'pipelines', `p${String(i).padStart(4, '0')}`, '.dlt', 'secrets.toml'), later, later);
+  t = timedCpu('git', ['status', '--porcelain'], { cwd: dir, env: keyEnv });
+} else if (MODE === 'add') {
   write('second');
   t = timedCpu('git', ['add', '-A'], { cwd: dir, env: keyEnv });
 } else {
@@ -66,7 +71,7 @@ for (const [id, ms] of self) {
   const k = label(byId.get(id));
   agg.set(k, (agg.get(k) ?? 0) + ms);
 }
-console.log(`git ${MODE === 'add' ? 'add' : 'checkout'} of ${FILES} files: wall ${t.ms.toFixed(0)} ms, CPU (git + filter) ${t.cpu.toFixed(0)} ms; filter profile ${total.toFixed(0)} ms`);
+console.log(`git ${MODE} of ${FILES} files: wall ${t.ms.toFixed(0)} ms, CPU (git + filter) ${t.cpu.toFixed(0)} ms; filter profile ${total.toFixed(0)} ms`);
 console.log('\nself time by function (top 30):');
 for (const [k, ms] of [...agg].sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(`  ${ms.toFixed(1).padStart(8)} ms  ${(100 * ms / total).toFixed(1).padStart(5)}%  ${k}`);
 

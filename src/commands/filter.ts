@@ -16,7 +16,7 @@ async function serveFilter(identityFiles: string[] | undefined): Promise<void> {
       smudgeBatch: (reqs) => filter.smudgeMany(reqs.map((r) => ({ path: r.pathname, content: r.content, blob: r.meta.blob, meta: r.meta }))),
       // Delayed checkout pays with age plugins (one session for the batch); with X25519 keys it measured
       // no gain here (docs/ARCHITECTURE.md), so it is off unless asked for.
-      delay: process.env.GITSEAL_FILTER_DELAY === '1' || (await filter.wantsBatches()),
+      delay: async () => process.env.GITSEAL_FILTER_DELAY === '1' || (await filter.wantsBatches()),
     });
   } finally {
     filter.close();

@@ -11,9 +11,10 @@
  *   git> command=clean / pathname=a.sec / [ref=… treeish=… blob=… can-delay=1] / 0000 / CONTENT… / 0000
  *   git< status=success / 0000 / CONTENT… / 0000 / 0000        (or: status=error / 0000)
  *
- * With `delay` (offered only when the handlers have smudgeBatch and ask for it), a smudge git marks
- * can-delay=1 is answered `status=delayed` at once and queued; the queue is smudged in batches of up to
- * BATCH_SIZE files, so one batch call opens many files' data keys at once. git later asks for what is ready:
+ * With `delay` (offered when the handlers have smudgeBatch and delay(), used when delay() says yes), a
+ * smudge git marks can-delay=1 is answered `status=delayed` at once and queued; the queue is smudged in
+ * batches of up to BATCH_SIZE files, so one batch call opens many files' data keys at once. git later
+ * asks for what is ready:
  *   git> command=list_available_blobs / 0000       git< pathname=a.sec / … / 0000 / status=success / 0000
  *   git> command=smudge / pathname=a.sec / 0000 / 0000 (no content)   git< status=success / … as above
  * and stops asking when the list is empty. At most MAX_DELAYED files are held at once (their plaintext, in
@@ -45,8 +46,11 @@ export interface FilterHandlers {
    * `delay` is true, the `delay` capability is offered and delayed smudges are served in batches.
    */
   smudgeBatch?(reqs: FilterRequest[]): Promise<(Buffer | Error)[]>;
-  /** Offer git's `delay` capability (needs smudgeBatch). */
-  delay?: boolean;
+  /**
+   * Whether to delay smudges (asked once, at the first smudge git allows to delay; with smudgeBatch,
+   * the `delay` capability is offered and a "no" serves every smudge in place).
+   */
+  delay?(): Promise<boolean>;
 }
 
 export interface FilterIo {
@@ -157,6 +161,7 @@ export async function runFilterProcess(
 
   let clean = false;
   const delayed = handlers.delay && handlers.smudgeBatch ? new DelayedSmudges(handlers.smudgeBatch.bind(handlers), report) : null;
+  let delaying: Promise<boolean> | undefined;
   try {
     const agreed = await serverHandshake(reader, writer, delayed ? [...SUPPORTED_CAPABILITIES, 'delay'] : SUPPORTED_CAPABILITIES);
     for (;;) {
@@ -185,7 +190,7 @@ export async function runFilterProcess(
       const content = await reader.readContent();
 
       if (command === 'smudge' && delayed && agreed.has('delay') && agreed.has('smudge')) {
-        if (meta['can-delay'] === '1' && delayed.accepts()) {
+        if (meta['can-delay'] === '1' && delayed.accepts() && (await (delaying ??= handlers.delay!().catch(() => false)))) {
           await delayed.add({ command, pathname, content, meta });
           writer.text('status=delayed').flushPkt();
           await writer.send();
