@@ -6,7 +6,7 @@
  */
 import type { Identity, Recipient } from 'age-encryption';
 import { GitSealError } from '../errors.js';
-import { AgeFormatError, armorDecode, armorEncode, decryptAgeFile, encryptAgeFile } from './age-file.js';
+import { AgeFormatError, armorDecode, armorEncode, decryptAgeFile, encryptAgeFile, parseAgeFile, type ParsedFile } from './age-file.js';
 import { decodeBase64NoPad } from './base64.js';
 import { canonicalRecipient, parseRecipient } from './keys.js';
 import { HybridRecipient } from './hybrid.js';
@@ -20,6 +20,11 @@ const CORRUPT_HINT = 'the encrypted file is corrupt or was tampered with; restor
 export interface UnwrapOptions {
   /** Names the file in error messages, e.g. `secrets/prod.toml`. */
   source?: string;
+  /**
+   * The recipients the file claims (its [gitseal] list, sorted, which is the order git-seal wraps them
+   * in): each identity then tries its own stanza first. Advisory only; a wrong list costs time, not safety.
+   */
+  recipients?: readonly string[];
 }
 
 export interface HeaderStanza {
@@ -163,9 +168,28 @@ export function parseAgeHeader(file: Uint8Array, source?: string): { stanzas: He
   }
 }
 
+// The data key of a file is parsed by stanzaCount, by unwrapDataKey and again by the next command on
+// the same blob; parse each armored text once (it is public: the header and the encrypted payload).
+const parsedCache = new Map<string, ParsedFile>();
+
+function parseDataKey(armored: string, source: string | undefined): ParsedFile {
+  let parsed = parsedCache.get(armored);
+  if (!parsed) {
+    try {
+      parsed = parseAgeFile(decodeArmor(armored, source));
+    } catch (err) {
+      if (err instanceof AgeFormatError) throw new GitSealError(`${label(source)} has an invalid age header (${err.message})`, CORRUPT_HINT);
+      throw err;
+    }
+    if (parsedCache.size >= 256) parsedCache.clear();
+    parsedCache.set(armored, parsed);
+  }
+  return parsed;
+}
+
 /** The recipient stanzas in an armored age file's header (public information only). */
 export function headerStanzas(armored: string, source?: string): HeaderStanza[] {
-  return parseAgeHeader(decodeArmor(armored, source), source).stanzas;
+  return parseDataKey(armored, source).stanzas.map((s) => ({ type: s.args[0], args: [...s.args], bodyLength: s.body.length }));
 }
 
 /**
@@ -174,7 +198,7 @@ export function headerStanzas(armored: string, source?: string): HeaderStanza[] 
  * list that was edited without re-wrapping the key.
  */
 export function stanzaCount(armored: string, source?: string): number {
-  return headerStanzas(armored, source).length;
+  return parseDataKey(armored, source).stanzas.length;
 }
 
 /**
@@ -189,12 +213,11 @@ export function stanzaCount(armored: string, source?: string): number {
  */
 export async function unwrapDataKey(armored: string, identities: readonly Identity[], opts: UnwrapOptions = {}): Promise<Uint8Array | null> {
   const { source } = opts;
-  const file = decodeArmor(armored, source);
-  parseAgeHeader(file, source);
+  const parsed = parseDataKey(armored, source);
 
   let plaintext: Uint8Array | null;
   try {
-    plaintext = await decryptAgeFile(file, identities);
+    plaintext = await decryptAgeFile(parsed, identities, opts.recipients);
   } catch (err) {
     if (err instanceof GitSealError) throw new GitSealError(`${label(source)}: ${err.message}`, err.hint ?? CORRUPT_HINT);
     const why = err instanceof AgeFormatError ? err.message : 'authentication failed';

@@ -17,11 +17,11 @@ import {
   createPublicKey,
   diffieHellman,
   generateKeyPairSync,
-  hkdfSync,
   type KeyObject,
 } from 'node:crypto';
 import type { Identity, Recipient, Stanza } from 'age-encryption';
 import { GitSealError } from '../errors.js';
+import { hkdfSha256 } from '../crypto/hkdf.js';
 import { decodeBase64NoPad, encodeBase64NoPad } from './base64.js';
 import * as bech32 from './bech32.js';
 
@@ -29,7 +29,7 @@ export const X25519_RECIPIENT_HRP = 'age';
 export const X25519_IDENTITY_HRP = 'AGE-SECRET-KEY-';
 export const X25519_STANZA_TYPE = 'X25519';
 
-const LABEL = Buffer.from('age-encryption.org/v1/X25519', 'ascii');
+const LABEL = 'age-encryption.org/v1/X25519';
 const ZERO_NONCE = Buffer.alloc(12);
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
 const PLACEHOLDER_X = Buffer.alloc(32).toString('base64url');
@@ -112,7 +112,7 @@ export function sharedSecret(privateKey: KeyObject, publicKey: KeyObject): Buffe
 }
 
 function wrapKey(secret: Uint8Array, share: Uint8Array, recipient: Uint8Array): Buffer {
-  return Buffer.from(hkdfSync('sha256', secret, Buffer.concat([share, recipient]), LABEL, 32));
+  return hkdfSha256(secret, Buffer.concat([share, recipient]), LABEL);
 }
 
 /** ChaCha20-Poly1305 with a zero nonce, as age wraps file keys. */

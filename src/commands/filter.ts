@@ -13,6 +13,10 @@ async function serveFilter(identityFiles: string[] | undefined): Promise<void> {
     await runFilterProcess({
       clean: (req) => filter.clean(req.pathname, req.content),
       smudge: (req) => filter.smudge(req.pathname, req.content, req.meta.blob, req.meta),
+      smudgeBatch: (reqs) => filter.smudgeMany(reqs.map((r) => ({ path: r.pathname, content: r.content, blob: r.meta.blob, meta: r.meta }))),
+      // Delayed checkout pays with age plugins (one session for the batch); with X25519 keys it measured
+      // no gain here (docs/ARCHITECTURE.md), so it is off unless asked for.
+      delay: async () => process.env.GITSEAL_FILTER_DELAY === '1' || (await filter.wantsBatches()),
     });
   } finally {
     filter.close();

@@ -114,7 +114,23 @@ function asSealed(x: string | SealedFile, file: string): SealedFile | null {
 /** Unwrap the data key of a sealed file; null when none of the identities is a recipient. */
 export async function unwrapFileDataKey(sealed: SealedFile, identities: readonly Identity[], file: string): Promise<Uint8Array | null> {
   if (identities.length === 0) return null;
-  return unwrapDataKey(sealed.meta.dataKey, identities, { source: file });
+  return unwrapDataKey(sealed.meta.dataKey, identities, { source: file, recipients: sealed.meta.recipients });
+}
+
+/**
+ * Unwrap the data keys of many sealed files in one call: per file the key, null when none of the
+ * identities is a recipient, or the error that makes its key unreadable. The one place where a whole
+ * checkout's unwraps meet, so that an identity with a per-call cost (an age plugin) can serve them all
+ * in one session.
+ */
+export async function unwrapFileDataKeys(
+  files: readonly { sealed: SealedFile; file: string }[],
+  identities: readonly Identity[],
+): Promise<(Uint8Array | null | Error)[]> {
+  // All at once: identities that batch (age plugins) see every file in the same turn of the event loop.
+  return Promise.all(
+    files.map(({ sealed, file }) => unwrapFileDataKey(sealed, identities, file).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))))),
+  );
 }
 
 function noIdentityError(file: string, meta: SealedMeta, identityCount: number): GitSealError {

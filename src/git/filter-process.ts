@@ -11,6 +11,15 @@
  *   git> command=clean / pathname=a.sec / [ref=… treeish=… blob=… can-delay=1] / 0000 / CONTENT… / 0000
  *   git< status=success / 0000 / CONTENT… / 0000 / 0000        (or: status=error / 0000)
  *
+ * With `delay` (offered when the handlers have smudgeBatch and delay(), used when delay() says yes), a
+ * smudge git marks can-delay=1 is answered `status=delayed` at once and queued; the queue is smudged in
+ * batches of up to BATCH_SIZE files, so one batch call opens many files' data keys at once. git later
+ * asks for what is ready:
+ *   git> command=list_available_blobs / 0000       git< pathname=a.sec / … / 0000 / status=success / 0000
+ *   git> command=smudge / pathname=a.sec / 0000 / 0000 (no content)   git< status=success / … as above
+ * and stops asking when the list is empty. At most MAX_DELAYED files are held at once (their plaintext, in
+ * memory until git fetches them); past that, smudges are answered in place.
+ *
  * Nothing but pkt-lines may be written to the output stream while this runs: a stray
  * console.log to stdout corrupts the protocol. Diagnostics go to stderr.
  */
@@ -32,6 +41,16 @@ export interface FilterRequest {
 export interface FilterHandlers {
   clean(req: FilterRequest): Promise<Buffer> | Buffer;
   smudge(req: FilterRequest): Promise<Buffer> | Buffer;
+  /**
+   * Smudge many files in one call (one result or Error per request, in order). When present and
+   * `delay` is true, the `delay` capability is offered and delayed smudges are served in batches.
+   */
+  smudgeBatch?(reqs: FilterRequest[]): Promise<(Buffer | Error)[]>;
+  /**
+   * Whether to delay smudges (asked once, at the first smudge git allows to delay; with smudgeBatch,
+   * the `delay` capability is offered and a "no" serves every smudge in place).
+   */
+  delay?(): Promise<boolean>;
 }
 
 export interface FilterIo {
@@ -43,6 +62,11 @@ export interface FilterIo {
 
 /** The capabilities this server implements, in the order they are advertised. */
 export const SUPPORTED_CAPABILITIES: readonly FilterCommand[] = ['clean', 'smudge'];
+
+/** Most delayed smudges held (queued, or done and not yet fetched by git) at once. */
+export const MAX_DELAYED = 4096;
+/** Most files in one smudgeBatch call. */
+const BATCH_SIZE = 1024;
 
 const WELCOME = 'git-filter';
 const PROTOCOL_VERSION = '2';
@@ -136,8 +160,10 @@ export async function runFilterProcess(
   };
 
   let clean = false;
+  const delayed = handlers.delay && handlers.smudgeBatch ? new DelayedSmudges(handlers.smudgeBatch.bind(handlers), report) : null;
+  let delaying: Promise<boolean> | undefined;
   try {
-    const agreed = await serverHandshake(reader, writer);
+    const agreed = await serverHandshake(reader, writer, delayed ? [...SUPPORTED_CAPABILITIES, 'delay'] : SUPPORTED_CAPABILITIES);
     for (;;) {
       const headers = await reader.readTextList();
       if (headers === null) break; // git closed the pipe between requests: normal shutdown
@@ -154,14 +180,30 @@ export async function runFilterProcess(
       if (!command) throw notGit('request without a command');
 
       if (command === 'list_available_blobs') {
-        // Only sent to filters that advertise "delay", which we never do. It carries no content;
-        // answer "nothing delayed" so a confused client does not hang.
+        // Carries no content. Without delay (or with nothing delayed) the empty list ends git's asking.
+        for (const path of delayed && agreed.has('delay') ? await delayed.available() : []) writer.text(`pathname=${path}`);
         writer.flushPkt().text('status=success').flushPkt();
         await writer.send();
         continue;
       }
 
       const content = await reader.readContent();
+
+      if (command === 'smudge' && delayed && agreed.has('delay') && agreed.has('smudge')) {
+        if (meta['can-delay'] === '1' && delayed.accepts() && (await (delaying ??= handlers.delay!().catch(() => false)))) {
+          await delayed.add({ command, pathname, content, meta });
+          writer.text('status=delayed').flushPkt();
+          await writer.send();
+          continue;
+        }
+        const ready = delayed.take(pathname);
+        if (ready !== undefined) {
+          if (ready instanceof Error) writer.text('status=error').flushPkt();
+          else writer.text('status=success').flushPkt().content(ready).flushPkt().flushPkt();
+          await writer.send();
+          continue;
+        }
+      }
 
       let result: Buffer | undefined;
       if ((command === 'clean' || command === 'smudge') && agreed.has(command)) {
@@ -184,7 +226,67 @@ export async function runFilterProcess(
     }
     clean = true;
   } finally {
+    delayed?.clear();
     writer.detach();
     if (!clean) await reader.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Delayed smudges: queued as git sends them and smudged in batches (one smudgeBatch call for up to
+ * BATCH_SIZE files: when that many are queued, and for the rest when git asks what is available), then
+ * kept until git fetches them. A failed file is an Error result, reported once on stderr; git then gets
+ * status=error for it.
+ */
+class DelayedSmudges {
+  private readonly queue: FilterRequest[] = [];
+  private readonly done = new Map<string, Buffer | Error>();
+
+  constructor(
+    private readonly batch: (reqs: FilterRequest[]) => Promise<(Buffer | Error)[]>,
+    private readonly report: (pathname: string, message: string) => void,
+  ) {}
+
+  accepts(): boolean {
+    return this.queue.length + this.done.size < MAX_DELAYED;
+  }
+
+  async add(req: FilterRequest): Promise<void> {
+    this.queue.push(req);
+    if (this.queue.length >= BATCH_SIZE) await this.work();
+  }
+
+  private async work(): Promise<void> {
+    const reqs = this.queue.splice(0);
+    if (reqs.length === 0) return;
+    let results: (Buffer | Error)[];
+    try {
+      results = await this.batch(reqs);
+    } catch (err) {
+      results = reqs.map(() => (err instanceof Error ? err : new Error(String(err))));
+    }
+    reqs.forEach((req, i) => {
+      const r = results[i] ?? new Error('no result');
+      if (r instanceof Error) this.report(req.pathname, errorLine(r));
+      this.done.set(req.pathname, r instanceof Error ? r : toBuffer(r));
+    });
+  }
+
+  /** Smudge what is still queued; the paths ready to fetch. */
+  async available(): Promise<string[]> {
+    await this.work();
+    return [...this.done.keys()];
+  }
+
+  /** The result for a fetched path (and forget it), or undefined if it was not delayed. */
+  take(pathname: string): Buffer | Error | undefined {
+    const r = this.done.get(pathname);
+    if (r !== undefined) this.done.delete(pathname);
+    return r;
+  }
+
+  clear(): void {
+    this.queue.length = 0;
+    this.done.clear();
   }
 }

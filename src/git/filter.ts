@@ -3,9 +3,23 @@ import { join, resolve } from 'node:path';
 import type { Identity } from 'age-encryption';
 import { GitSealError } from '../errors.js';
 import { loadIdentities } from '../age/index.js';
+import { PluginIdentity } from '../age/plugin-identity.js';
 import { stanzaCount } from '../age/index.js';
 import { assembleSealed, META_TABLE, sealedBody } from '../format/meta.js';
-import { isSealedScalar, keyPathList, looksSealed, openWithKey, parseSealed, seal, unsealedValueError, unsealedValues, unwrapFileDataKey, type SealedFile, type UnlockedFile } from '../format/seal.js';
+import {
+  isSealedScalar,
+  keyPathList,
+  looksSealed,
+  openWithKey,
+  parseSealed,
+  seal,
+  unsealedValueError,
+  unsealedValues,
+  unwrapFileDataKey,
+  unwrapFileDataKeys,
+  type SealedFile,
+  type UnlockedFile,
+} from '../format/seal.js';
 import { CONFIG_FILE, loadConfigIfPresent, plaintextKeyFilter, profileFor, type GitSealConfig, type Profile } from '../profiles/config.js';
 import { scanToml } from '../toml/index.js';
 import { decodeText } from '../util/io.js';
@@ -40,6 +54,9 @@ export class SealFilter {
   private objects?: CatFileBatch;
   private cacheStore?: CleanCache | null;
   private unopened: string[] = [];
+  private hashAlgorithm?: 'sha1' | 'sha256';
+  /** A profile's settings, resolved once per process. */
+  private readonly profileSettings = new WeakMap<Profile, PathSettings>();
 
   constructor(
     private readonly root: string,
@@ -88,6 +105,24 @@ export class SealFilter {
     return this.objects;
   }
 
+  /** The repository's hash: from an object id at hand, else asked of git once. */
+  private objectFormat(known?: CatFileObject): 'sha1' | 'sha256' {
+    if (known) return known.oid.length === 64 ? 'sha256' : 'sha1';
+    this.hashAlgorithm ??= gitMaybe(['rev-parse', '--show-object-format'], { cwd: this.root }) === 'sha256' ? 'sha256' : 'sha1';
+    return this.hashAlgorithm;
+  }
+
+  /**
+   * Whether smudging in batches pays: an identity is an age plugin, which costs a plugin session (and a
+   * touch) per unwrap call, so the filter should collect a checkout's files with git's `delay`.
+   */
+  async wantsBatches(): Promise<boolean> {
+    return this.identities().then(
+      (ids) => ids.some((id) => id instanceof PluginIdentity),
+      () => false,
+    );
+  }
+
   private identities(): Promise<Identity[]> {
     this.identitiesCache ??= loadIdentities({ identityFiles: this.identityFiles, env: process.env }).then((l) => l.identities);
     return this.identitiesCache;
@@ -120,6 +155,18 @@ export class SealFilter {
 
   /** The path's settings: its profile's, else (no profile covers it) the earlier sealed version's recipients. */
   private settings(path: string, previous: SealedFile | null, profile = this.profileOf(path)): PathSettings {
+    if (profile) {
+      let known = this.profileSettings.get(profile);
+      if (!known) {
+        known = this.resolveSettings(path, previous, profile);
+        this.profileSettings.set(profile, known);
+      }
+      return known;
+    }
+    return this.resolveSettings(path, previous, null);
+  }
+
+  private resolveSettings(path: string, previous: SealedFile | null, profile: Profile | null): PathSettings {
     const config = this.config();
     const recipients = profile?.recipients ?? previous?.meta.recipients ?? [];
     if (recipients.length === 0) {
@@ -184,7 +231,8 @@ export class SealFilter {
       file: path,
     });
     const out = Buffer.from(result.text, 'utf8');
-    if (previous) cache?.add(path, blobOid(out, previous.oid.length === 64 ? 'sha256' : 'sha1'), content, settings.key);
+    // Also for a file's first clean: the next racily clean `git status` then costs one HMAC, not a re-seal.
+    cache?.add(path, blobOid(out, this.objectFormat(previous)), content, settings.key);
     return out;
   }
 
@@ -235,32 +283,60 @@ export class SealFilter {
    * `meta` is what the process protocol sent; `git archive` gets the sealed form (see archive.ts).
    */
   async smudge(path: string, content: Buffer, blob?: string, meta: Readonly<Record<string, string>> = {}): Promise<Buffer> {
-    if (path === CONFIG_FILE) return content;
-    if (isArchiveSmudge(meta, this.indexFile()) && !this.archivePlaintext()) return content;
-    let text: string;
-    try {
-      text = decodeText(content, path);
-    } catch {
-      return content;
-    }
-    if (!looksSealed(text)) return content;
-    try {
-      const sealed = parseSealed(text, path);
-      if (!sealed) return content;
-      this.warnValuesInClear(path, sealed);
-      const dataKey = await unwrapFileDataKey(sealed, await this.identities(), path);
-      if (!dataKey) {
-        this.noteUnopened(path);
-        return content;
+    return (await this.smudgeMany([{ path, content, blob, meta }]))[0];
+  }
+
+  /**
+   * smudge for many files at once (git's delayed checkout): the data keys of all of them are unwrapped
+   * in one unwrapFileDataKeys call, then each file is opened. Results are in the order of `files`.
+   */
+  async smudgeMany(files: readonly { path: string; content: Buffer; blob?: string; meta?: Readonly<Record<string, string>> }[]): Promise<Buffer[]> {
+    const out = files.map((f) => f.content);
+    const sealed: { i: number; sealed: SealedFile; file: string }[] = [];
+    files.forEach(({ path, content, meta }, i) => {
+      if (path === CONFIG_FILE) return;
+      if (isArchiveSmudge(meta ?? {}, this.indexFile()) && !this.archivePlaintext()) return;
+      let text: string;
+      try {
+        text = decodeText(content, path);
+      } catch {
+        return;
       }
-      const plaintext = Buffer.from(openWithKey(sealed, dataKey, path), 'utf8');
-      this.rememberCheckout(path, sealed, plaintext, blob);
-      return plaintext;
+      if (!looksSealed(text)) return;
+      try {
+        const parsed = parseSealed(text, path);
+        if (!parsed) return;
+        this.warnValuesInClear(path, parsed);
+        sealed.push({ i, sealed: parsed, file: path });
+      } catch (err) {
+        this.warnLeftSealed(path, err);
+      }
+    });
+    if (sealed.length === 0) return out;
+    let keys: (Uint8Array | null | Error)[];
+    try {
+      keys = await unwrapFileDataKeys(sealed, await this.identities());
     } catch (err) {
-      // A damaged file stays sealed in the working tree; `git-seal decrypt` explains what is wrong.
-      this.warn(`git-seal: ${path}: left sealed: ${err instanceof GitSealError ? err.message : (err as Error).message}`);
-      return content;
+      keys = sealed.map(() => (err instanceof Error ? err : new Error(String(err))));
     }
+    sealed.forEach(({ i, sealed: s, file }, k) => {
+      const dataKey = keys[k];
+      if (dataKey instanceof Error) return this.warnLeftSealed(file, dataKey);
+      if (!dataKey) return this.noteUnopened(file);
+      try {
+        const plaintext = Buffer.from(openWithKey(s, dataKey, file), 'utf8');
+        this.rememberCheckout(file, s, plaintext, files[i].blob);
+        out[i] = plaintext;
+      } catch (err) {
+        this.warnLeftSealed(file, err);
+      }
+    });
+    return out;
+  }
+
+  /** A damaged file stays sealed in the working tree; `git-seal decrypt` explains what is wrong. */
+  private warnLeftSealed(path: string, err: unknown): void {
+    this.warn(`git-seal: ${path}: left sealed: ${err instanceof GitSealError ? err.message : (err as Error).message}`);
   }
 
   /**

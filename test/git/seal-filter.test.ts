@@ -93,3 +93,31 @@ describe('the clean cache', () => {
     }
   });
 });
+
+describe('the clean cache is seeded by the first clean', () => {
+  // A file's first `git add` has no earlier version. Its entry must be made then, or the next racily
+  // clean `git status` re-seals the file (and whether a cache exists at all depends on timestamps).
+  it('cleaning the unchanged plaintext of a newly added file reproduces its blob without a key', async () => {
+    const key = await makeKey();
+    const root = tempDir();
+    const env = isolatedEnv(root);
+    git(['init', '-q'], { cwd: root, env });
+    writeFileSync(join(root, '.gitseal.toml'), `[recipients]\nme = "${key.recipient}"\n[profiles.dev]\nfiles = ["**/.dlt/secrets.toml"]\nrecipients = ["me"]\n`);
+    mkdirSync(join(root, '.dlt'));
+    const plain = '[db]\npassword = "first-clean-77"\n';
+    const first = new SealFilter(root, [key.file], () => {});
+    const sealed = await first.clean('.dlt/secrets.toml', Buffer.from(plain));
+    first.close();
+    writeFileSync(join(root, '.dlt/secrets.toml'), sealed);
+    git(['-c', 'filter.git-seal.process=', 'add', '.dlt/secrets.toml'], { cwd: root, env });
+    writeFileSync(join(root, '.dlt/secrets.toml'), plain);
+
+    const keyless = new SealFilter(root, [], () => {});
+    try {
+      expect((await keyless.clean('.dlt/secrets.toml', Buffer.from(plain))).equals(sealed)).toBe(true);
+    } finally {
+      keyless.close();
+    }
+    expect(readFileSync(join(root, '.git', 'git-seal', 'clean-cache'), 'utf8')).not.toContain('first-clean-77');
+  });
+});

@@ -1,0 +1,85 @@
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cleanupTempDirs, gitSeal, ROOT, run, tempDir } from '../helpers.js';
+import { person } from './team.js';
+
+afterAll(cleanupTempDirs);
+
+// git's delayed checkout (the filter protocol's `delay` capability, GITSEAL_FILTER_DELAY=1): smudges are
+// answered "delayed", opened in batches (one unwrapFileDataKeys call each), and fetched later; one
+// damaged file in the middle of a batch.
+describe('delayed checkout', () => {
+  it('opens every file through batches, leaves a damaged one sealed, and keeps status clean', () => {
+    const alice = person('alice');
+    const dir = join(tempDir('gitseal-delay-'), 'repo');
+    mkdirSync(dir);
+    alice.git(['init', '-q'], dir);
+    expect(alice.seal(['init', '--no-hook'], { cwd: dir }).status).toBe(0);
+    const N = 300;
+    const file = (i: number) => `p${String(i).padStart(3, '0')}/.dlt/secrets.toml`;
+    const plain = (i: number) => `[db]\npassword = "delayed-secret-${i}"\nport = ${i}\n`;
+    for (let i = 0; i < N; i++) {
+      mkdirSync(join(dir, file(i), '..'), { recursive: true });
+      writeFileSync(join(dir, file(i)), plain(i));
+    }
+    alice.git(['add', '-A'], dir);
+    // A sealed file with one altered value passes clean unchanged: commit it damaged.
+    const sealed = alice.git(['show', `:${file(100)}`], dir);
+    const token = sealed.match(/password = "ENC\[gitseal\.v1,([A-Za-z0-9+/]{8})/)![1];
+    const flipped = token.slice(0, 7) + (token[7] === 'A' ? 'B' : 'A');
+    writeFileSync(join(dir, file(100)), sealed.replace(token, flipped));
+    alice.git(['add', file(100)], dir);
+    const damaged = alice.git(['show', `:${file(100)}`], dir);
+    expect(damaged).toContain(flipped);
+    alice.git(['commit', '-q', '-m', 'secrets'], dir);
+
+    for (let i = 0; i < N; i++) rmSync(join(dir, file(i)));
+    const trace = join(dir, '..', 'trace');
+    const r = run('git', ['checkout', '--', '.'], { cwd: dir, env: { ...alice.env, GITSEAL_FILTER_DELAY: '1', GIT_TRACE_PACKET: trace } });
+    expect(r.status, r.stderr).toBe(0);
+    for (let i = 0; i < N; i++) {
+      if (i === 100) continue;
+      expect(readFileSync(join(dir, file(i)), 'utf8')).toBe(plain(i));
+    }
+    expect(readFileSync(join(dir, file(100)), 'utf8')).toBe(damaged);
+    expect(r.stderr).toContain(`${file(100)}: left sealed`);
+    expect(r.stderr).not.toContain('delayed-secret-100');
+    const packets = readFileSync(trace, 'utf8');
+    expect(packets).toContain('git< capability=delay');
+    expect(packets.match(/git< status=delayed/g)?.length).toBe(N);
+    expect(packets).toContain('git> command=list_available_blobs');
+    expect(alice.git(['status', '--porcelain'], dir)).toBe('');
+  });
+});
+
+describe('delayed checkout with an age plugin identity', () => {
+  it('a checkout of 20 sealed files starts the plugin once', () => {
+    const pluginDir = join(ROOT, 'test', 'fixtures', 'plugin');
+    const alice = person('alice', { withKey: false });
+    const gen = run('node', [join(pluginDir, 'gitsealtest-plugin.cjs'), '--generate'], { env: alice.env });
+    expect(gen.status, gen.stderr).toBe(0);
+    const recipient = /# public key: (\S+)/.exec(gen.stdout)![1];
+    const identity = gen.stdout.split('\n').find((l) => l.startsWith('AGE-PLUGIN-'))!;
+    const log = join(alice.home, 'sessions.log');
+    const env = { ...alice.env, PATH: `${pluginDir}${delimiter}${alice.env.PATH ?? ''}`, GITSEAL_AGE_KEY: identity, GITSEALTEST_LOG: log };
+    const dir = join(tempDir('gitseal-delay-plugin-'), 'repo');
+    mkdirSync(dir);
+    alice.git(['init', '-q'], dir);
+    writeFileSync(join(dir, '.gitseal.toml'), `version = 1\n[recipients]\nalice = "${recipient}"\n[profiles.dev]\nfiles = ["**/.dlt/secrets.toml"]\nrecipients = ["alice"]\n`);
+    expect(gitSeal(['init', '--no-hook'], { cwd: dir, env }).status).toBe(0);
+    const file = (i: number) => `p${i}/.dlt/secrets.toml`;
+    for (let i = 0; i < 20; i++) {
+      mkdirSync(join(dir, file(i), '..'), { recursive: true });
+      writeFileSync(join(dir, file(i)), `token = "plugin-secret-${i}"\n`);
+    }
+    expect(run('git', ['add', '-A'], { cwd: dir, env }).status).toBe(0);
+    expect(run('git', ['commit', '-q', '-m', 'secrets'], { cwd: dir, env }).status).toBe(0);
+    for (let i = 0; i < 20; i++) rmSync(join(dir, file(i)));
+    writeFileSync(log, '');
+    const r = run('git', ['checkout', '--', '.'], { cwd: dir, env });
+    expect(r.status, r.stderr).toBe(0);
+    for (let i = 0; i < 20; i++) expect(readFileSync(join(dir, file(i)), 'utf8')).toBe(`token = "plugin-secret-${i}"\n`);
+    expect(readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('identity-v1'))).toHaveLength(1);
+  });
+});
