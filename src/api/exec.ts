@@ -5,7 +5,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { isatty } from 'node:tty';
 import type { Identity } from 'age-encryption';
 import { GitSealError } from '../errors.js';
-import { isSealedScalar, looksSealed, openSealed, parseSealed, scanOrThrow, unsealedValueError, unsealedValues, VALUE_IN_CLEAR_HINT } from '../format/seal.js';
+import { isSealedScalar, looksSealed, openSealed, parseSealed, prefetchDataKeys, scanOrThrow, unsealedValueError, unsealedValues, VALUE_IN_CLEAR_HINT } from '../format/seal.js';
 import { findRepo, repoPath, type Repo } from '../git/repo.js';
 import { gitBuffer } from '../git/run.js';
 import type { Profile } from '../profiles/config.js';
@@ -211,6 +211,7 @@ export async function collectSecrets(opts: CollectOptions): Promise<CollectedSec
     return { secrets: [], masks, file: { name: sources[0].name, plaintext }, warnings };
   }
   const byName = new Map<string, ExecSecret>();
+  await prefetchDataKeys(sources.map((src) => ({ text: src.sealed, file: src.name })), opts.identities);
   for (const src of sources) {
     for (const s of await secretsOf(src, opts, warnings, masks)) {
       const prev = byName.get(s.name);

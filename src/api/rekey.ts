@@ -4,7 +4,7 @@ import type { Identity } from 'age-encryption';
 import { GitSealError } from '../errors.js';
 import { stanzaCount } from '../age/index.js';
 import { formatKeyPath } from '../format/keypath.js';
-import { isSealedScalar, looksSealed, openSealed, parseSealed, seal, type SealedFile } from '../format/seal.js';
+import { batchesUnwraps, isSealedScalar, looksSealed, openSealed, parseSealed, prefetchDataKeys, seal, type SealedFile } from '../format/seal.js';
 import { CatFileBatch } from '../git/cat-file.js';
 import { assertIndexUnlocked, updateIndex } from '../git/index-lock.js';
 import type { Repo } from '../git/repo.js';
@@ -245,6 +245,11 @@ export async function rekey(repo: Repo, opts: RekeyOptions): Promise<RekeyReport
   const rekeyer = new Rekeyer(repo, config, index, objects, opts.identities);
   const files: RekeyFileResult[] = [];
   try {
+    if (batchesUnwraps(opts.identities)) {
+      // One plugin session (one touch) for every staged version, before the files are taken one by one.
+      const staged = await Promise.all(paths.map(async (path) => ({ text: (await objects.read(index.get(path)?.oid ?? ''))?.toString('utf8') ?? '', file: path })));
+      await prefetchDataKeys(staged, opts.identities);
+    }
     for (const path of paths) {
       const r = await rekeyer.file(path);
       files.push(r);

@@ -471,10 +471,11 @@ export async function listSecrets(files: readonly string[], identities: readonly
   if (files.length > 0) return Promise.all(files.map((f) => listOne(f, fileContext(f), identities, show)));
   const repo = findRepo();
   const config = loadConfigIfPresent(repo.root);
-  const out: ListedFile[] = [];
-  for (const rel of repoSecretsFiles(repo, config)) {
-    const abs = join(repo.root, rel);
-    out.push(await listOne(abs, { file: abs, repo, relPath: rel, config, profile: config ? profileFor(config, rel) : null }, identities, show));
-  }
-  return out;
+  // All files at once: an age plugin then opens every data key in one session.
+  return Promise.all(
+    repoSecretsFiles(repo, config).map((rel) => {
+      const abs = join(repo.root, rel);
+      return listOne(abs, { file: abs, repo, relPath: rel, config, profile: config ? profileFor(config, rel) : null }, identities, show);
+    }),
+  );
 }

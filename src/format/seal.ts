@@ -3,6 +3,7 @@ import type { Identity } from 'age-encryption';
 import { GitSealError } from '../errors.js';
 import { decryptValue, deriveValueKeys, encryptValue, FORMAT_VERSION, TOKEN_PREFIX, UnknownVersionError, ValueAuthError, type ValueKeys } from '../crypto/value.js';
 import { canonicalRecipient, stanzaCount, unwrapDataKey, wrapDataKey } from '../age/index.js';
+import { PluginIdentity } from '../age/plugin-identity.js';
 import { scanToml, TomlSyntaxError, type PathSegment, type ScalarSpan, type TomlDocument } from '../toml/index.js';
 import { formatKeyPath } from './keypath.js';
 import { assembleSealed, META_TABLE, metaStart, readMeta, sealedBody, type SealedMeta } from './meta.js';
@@ -131,6 +132,30 @@ export async function unwrapFileDataKeys(
   return Promise.all(
     files.map(({ sealed, file }) => unwrapFileDataKey(sealed, identities, file).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))))),
   );
+}
+
+/** Whether an identity unwraps in batches (an age plugin: one session, one touch, for many files). */
+export function batchesUnwraps(identities: readonly Identity[]): boolean {
+  return identities.some((i) => i instanceof PluginIdentity);
+}
+
+/**
+ * Unwrap the data keys of many sealed texts together, so an age plugin opens all of them in one session
+ * (one touch) and later unwraps of the same files are answered from its cache. A no-op unless an
+ * identity batches; unreadable texts are skipped (the caller's own open reports them).
+ */
+export async function prefetchDataKeys(texts: readonly { text: string; file: string }[], identities: readonly Identity[]): Promise<void> {
+  if (!batchesUnwraps(identities)) return;
+  const files: { sealed: SealedFile; file: string }[] = [];
+  for (const { text, file } of texts) {
+    try {
+      const sealed = looksSealed(text) ? parseSealed(text, file) : null;
+      if (sealed && sealed.meta.conflict === undefined) files.push({ sealed, file });
+    } catch {
+      /* reported when the caller opens it */
+    }
+  }
+  await unwrapFileDataKeys(files, identities);
 }
 
 function noIdentityError(file: string, meta: SealedMeta, identityCount: number): GitSealError {

@@ -1,9 +1,10 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GitSealError } from '../errors.js';
 import { assertUnchanged, privateGitSealDir, sweepStale, tempDirFor, tempName, withFileLock, writeFileAtomic } from '../util/atomic.js';
-import { looksSealed } from '../format/seal.js';
+import { loadIdentities } from '../age/index.js';
+import { batchesUnwraps, looksSealed } from '../format/seal.js';
 import { loadConfigIfPresent } from '../profiles/config.js';
 import { DRIVER, trackedSealedFiles } from './attributes.js';
 import { CatFileBatch } from './cat-file.js';
@@ -139,12 +140,13 @@ async function modifiedFiles(repo: Repo, files: readonly string[], identityFiles
  * renamed over the working copy: a file is never deleted before its replacement is in place. When git
  * cannot lock the index, this fails with git's own error before changing anything.
  */
-async function recheckout(repo: Repo, files: readonly string[], identityFiles: string[]): Promise<string[]> {
+async function recheckout(repo: Repo, files: readonly string[], identityFiles: string[], opening: boolean): Promise<string[]> {
   const { dirty, seen, index } = await modifiedFiles(repo, files, identityFiles);
   const clean = files.filter((f) => !dirty.has(f) && seen.has(f));
   if (clean.length === 0) return [];
   assertIndexUnlocked(repo); // fails here, changing nothing, while git holds the index
-  await replaceFromIndex(repo, clean, seen);
+  // Opening (install) may smudge in-process for a plugin; locking always lets git write the sealed blobs.
+  await replaceFromIndex(repo, clean, seen, opening ? await pluginCheckout(repo, index, identityFiles) : null);
   // The index still has the old files' sizes, which git takes as "modified" without looking: re-enter
   // the same blobs without stat data, so git compares content (through the filter) and records it.
   const entries = index.filter((e) => clean.includes(e.path));
@@ -153,8 +155,36 @@ async function recheckout(repo: Repo, files: readonly string[], identityFiles: s
   return clean;
 }
 
+type Materialize = (files: readonly string[], prefix: string) => Promise<void>;
+
+/**
+ * With an age plugin identity, the files are smudged here, all data keys in one plugin session (one
+ * touch): `git checkout-index` smudges one file at a time (it has no delayed checkout), which would start
+ * the plugin once per file. Without one, git checks the files out (null).
+ */
+async function pluginCheckout(repo: Repo, index: readonly TreeEntry[], identityFiles: string[]): Promise<Materialize | null> {
+  const { identities } = await loadIdentities({ identityFiles, env: process.env });
+  if (!batchesUnwraps(identities)) return null;
+  return async (files, prefix) => {
+    const filter = new SealFilter(repo.root, identityFiles, undefined, repo.gitDir);
+    const objects = new CatFileBatch({ cwd: repo.root });
+    try {
+      const entries = files.map((f) => index.find((e) => e.path === f)!);
+      const blobs = await Promise.all(entries.map((e) => objects.read(e.oid)));
+      const out = await filter.smudgeMany(entries.map((e, i) => ({ path: e.path, content: blobs[i]!, blob: e.oid })));
+      entries.forEach((e, i) => {
+        mkdirSync(dirname(join(prefix, e.path)), { recursive: true, mode: 0o700 });
+        writeFileSync(join(prefix, e.path), out[i], { mode: e.mode === '100755' ? 0o755 : 0o644 });
+      });
+    } finally {
+      filter.close();
+      await objects.close();
+    }
+  };
+}
+
 /** Check `files` out through the filter into a private directory, then rename each over its working copy. */
-async function replaceFromIndex(repo: Repo, clean: readonly string[], seen: Map<string, Buffer>): Promise<void> {
+async function replaceFromIndex(repo: Repo, clean: readonly string[], seen: Map<string, Buffer>, materialize: Materialize | null): Promise<void> {
   const groups = new Map<string, { temp: ReturnType<typeof tempDirFor>; files: string[] }>();
   for (const f of clean) {
     const temp = tempDirFor(dirname(join(repo.root, f)));
@@ -164,7 +194,8 @@ async function replaceFromIndex(repo: Repo, clean: readonly string[], seen: Map<
   for (const { temp, files: group } of groups.values()) {
     const prefix = join(temp.dir, tempName());
     try {
-      gitBuffer(['checkout-index', '-f', `--prefix=${prefix}/`, '-z', '--stdin'], { cwd: repo.root, input: group.join('\0') + '\0' });
+      if (materialize) await materialize(group, prefix);
+      else gitBuffer(['checkout-index', '-f', `--prefix=${prefix}/`, '-z', '--stdin'], { cwd: repo.root, input: group.join('\0') + '\0' });
       for (const f of group) {
         const abs = join(repo.root, f);
         await withFileLock(abs, async () => {
@@ -190,7 +221,7 @@ export async function install(repo: Repo, opts: { identityFiles?: string[] } = {
   const cmd = selfCommand(repo.root);
   for (const [k, v] of filterConfig(cmd)) git(['config', '--local', k, v], { cwd: repo.root });
   const files = trackedSealedFiles(repo.root);
-  const refreshed = await recheckout(repo, files, opts.identityFiles ?? []);
+  const refreshed = await recheckout(repo, files, opts.identityFiles ?? [], true);
   return { command: cmd, refreshed, skippedModified: files.filter((f) => !refreshed.includes(f) && existsSync(join(repo.root, f))) };
 }
 
@@ -218,7 +249,7 @@ export async function lock(repo: Repo, opts: { force?: boolean; identityFiles?: 
   }
   let relocked: string[];
   try {
-    relocked = await recheckout(repo, files, opts.identityFiles ?? []);
+    relocked = await recheckout(repo, files, opts.identityFiles ?? [], false);
   } catch (err) {
     for (const [k, v] of saved) git(['config', '--local', k, v], { cwd: repo.root });
     throw err;

@@ -71,7 +71,7 @@ describe('delayed checkout with an age plugin identity', () => {
     const file = (i: number) => `p${i}/.dlt/secrets.toml`;
     for (let i = 0; i < 20; i++) {
       mkdirSync(join(dir, file(i), '..'), { recursive: true });
-      writeFileSync(join(dir, file(i)), `token = "plugin-secret-${i}"\n`);
+      writeFileSync(join(dir, file(i)), `token_${i} = "plugin-secret-${i}"\n`);
     }
     expect(run('git', ['add', '-A'], { cwd: dir, env }).status).toBe(0);
     expect(run('git', ['commit', '-q', '-m', 'secrets'], { cwd: dir, env }).status).toBe(0);
@@ -79,7 +79,43 @@ describe('delayed checkout with an age plugin identity', () => {
     writeFileSync(log, '');
     const r = run('git', ['checkout', '--', '.'], { cwd: dir, env });
     expect(r.status, r.stderr).toBe(0);
-    for (let i = 0; i < 20; i++) expect(readFileSync(join(dir, file(i)), 'utf8')).toBe(`token = "plugin-secret-${i}"\n`);
-    expect(readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('identity-v1'))).toHaveLength(1);
+    for (let i = 0; i < 20; i++) expect(readFileSync(join(dir, file(i)), 'utf8')).toBe(`token_${i} = "plugin-secret-${i}"\n`);
+    expect(sessions()).toBe(1);
+
+    // exec --profile, rekey (recipients add) and a fresh clone's install batch the same way.
+    writeFileSync(log, '');
+    const ex = gitSeal(['exec', '--profile', 'dev', '--', 'node', '-e', 'process.exit(process.env.TOKEN_19 === "plugin-secret-19" ? 0 : 1)'], { cwd: dir, env });
+    expect(ex.status, ex.stderr).toBe(0);
+    expect(sessions()).toBe(1);
+    writeFileSync(log, '');
+    const bob = run('age-keygen', [], { env }).stdout.match(/public key: (\S+)/)?.[1] ?? bech32Recipient();
+    const add = gitSeal(['recipients', 'add', 'bob', bob, '--profile', 'dev'], { cwd: dir, env });
+    expect(add.status, add.stderr).toBe(0);
+    expect(sessions()).toBe(1);
+    expect(run('git', ['commit', '-q', '-am', 'bob'], { cwd: dir, env }).status).toBe(0);
+    const clone = join(tempDir('gitseal-delay-clone-'), 'clone');
+    expect(run('git', ['clone', '-q', dir, clone], { env }).status).toBe(0);
+    writeFileSync(log, '');
+    const inst = gitSeal(['install', '--no-hook'], { cwd: clone, env });
+    expect(inst.status, inst.stderr).toBe(0);
+    expect(readFileSync(join(clone, file(7)), 'utf8')).toBe('token_7 = "plugin-secret-7"\n');
+    expect(sessions()).toBe(1);
+    writeFileSync(log, '');
+    const ls = gitSeal(['lock'], { cwd: clone, env });
+    expect(ls.status, ls.stderr).toBe(0);
+    expect(readFileSync(join(clone, file(3)), 'utf8')).not.toContain('plugin-secret-3'); // lock seals, plugin or not
+    writeFileSync(log, '');
+    const listed = gitSeal(['ls'], { cwd: clone, env });
+    expect(listed.status, listed.stderr).toBe(0);
+    expect(sessions()).toBe(1);
+
+    function sessions(): number {
+      return readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('identity-v1')).length;
+    }
   });
 });
+
+/** An X25519 recipient when the age CLI is missing. */
+function bech32Recipient(): string {
+  return 'age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq';
+}
