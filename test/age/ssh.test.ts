@@ -187,7 +187,7 @@ describe.skipIf(!hasSshKeygen)('SSH keys', () => {
       const warnings: string[] = [];
       const viaFlag = await loadIdentities({ env: {}, home, identityFiles: [ed.file], warn: (m) => warnings.push(m) });
       expect(viaFlag.recipients).toEqual([canonicalRecipient(ed.pub)]);
-      expect(warnings).toEqual([expect.stringMatching(/^skipping .*id_rsa: this private key is in the old PEM format/)]);
+      expect(warnings).toEqual([expect.stringMatching(/^git-seal: skipping .*id_rsa: this private key is in the old PEM format/)]);
       const viaEnv = await loadIdentities({ env: { GITSEAL_AGE_KEY_FILE: rsa.file, SOPS_AGE_SSH_PRIVATE_KEY_FILE: edLocked.file }, home, warn: () => {} });
       expect(viaEnv.recipients).toEqual([canonicalRecipient(rsa.pub), canonicalRecipient(edLocked.pub)]);
       // Named explicitly, the same PEM key is an error.
