@@ -1,21 +1,9 @@
-import { readFileSync } from 'node:fs';
 import yargs, { type Argv, type CommandModule } from 'yargs';
 import { GitSealError } from './errors.js';
+import { reportError } from './report-error.js';
+import { packageVersion } from './version.js';
 import { commands } from './commands/index.js';
 import { toList } from './commands/common.js';
-
-/** This package's version: package.json is one level above dist/cli.js and two above dist/bundle/cli.js. */
-export function packageVersion(): string {
-  for (const up of ['../package.json', '../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8'));
-      if (pkg.name === 'git-seal') return pkg.version as string;
-    } catch {
-      /* try the next level */
-    }
-  }
-  return 'unknown';
-}
 
 class UsageError extends GitSealError {}
 
@@ -91,14 +79,4 @@ export async function main(argv: string[]): Promise<number> {
     reportError(err, debug);
     return err instanceof GitSealError ? err.exitCode : 1;
   }
-}
-
-export function reportError(err: unknown, debug: boolean): void {
-  if (err instanceof GitSealError) {
-    process.stderr.write(`git-seal: ${err.oneLine}\n`);
-  } else {
-    const e = err as Error;
-    process.stderr.write(`git-seal: unexpected error: ${e?.message ?? String(err)} (rerun with --debug for details and report it)\n`);
-  }
-  if (debug && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
 }

@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { packageVersion } from '../cli.js';
+import { packageVersion } from '../version.js';
 import { doctor, type DoctorCheck } from '../api/doctor.js';
 import { info, type GlobalArgs } from './common.js';
 

@@ -68,17 +68,6 @@ export function parseExecArgv(argv: readonly string[]): ExecArgs | null {
   return !args.profile === !args.file ? null : args;
 }
 
-/** Entry point of the lean `exec` bundle (see bin/git-seal.js). */
-export async function execMain(argv: string[]): Promise<number> {
-  const args = parseExecArgv(argv);
-  if (!args) return (await import('../cli.js')).main(argv);
-  try {
-    return await runExec(args);
-  } catch (err) {
-    (await import('../cli.js')).reportError(err, args.debug ?? false);
-    return err instanceof GitSealError ? err.exitCode : 1;
-  }
-}
 
 export const execCommand: CommandModule<GlobalArgs, ExecArgs> = {
   command: 'exec [command..]',

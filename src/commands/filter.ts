@@ -6,7 +6,7 @@ import { findRepo, repoPath } from '../git/repo.js';
 import { readStdin } from '../util/io.js';
 import type { GlobalArgs } from './common.js';
 
-async function serveFilter(identityFiles: string[] | undefined): Promise<void> {
+export async function serveFilter(identityFiles: string[] | undefined): Promise<void> {
   const repo = findRepo();
   const filter = new SealFilter(repo.root, identityFiles, undefined, repo.gitDir);
   try {
@@ -23,20 +23,6 @@ async function serveFilter(identityFiles: string[] | undefined): Promise<void> {
   }
 }
 
-/**
- * Entry for `git-seal filter-process` exactly as git runs it: starts without yargs, since git starts it
- * for every checkout, add and status that touches a secrets file. Any other form goes to the full CLI.
- */
-export async function filterProcessMain(argv: string[]): Promise<number> {
-  if (argv.length !== 1 || argv[0] !== 'filter-process') return (await import('../cli.js')).main(argv);
-  try {
-    await serveFilter(undefined);
-    return 0;
-  } catch (err) {
-    (await import('../cli.js')).reportError(err, false);
-    return err instanceof GitSealError ? err.exitCode : 1;
-  }
-}
 
 /** `filter.git-seal.process`: one process serves every clean and smudge of a git command. */
 export const filterProcessCommand: CommandModule<GlobalArgs, GlobalArgs> = {
