@@ -1,5 +1,5 @@
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { generateIdentity, parseIdentity, type AgeIdentity } from '../src/age/index.js';
@@ -85,10 +85,18 @@ export function compileModule(srcRelative: string, outDir: string): string {
       '--strict', '--skipLibCheck', '--types', 'node',
       '--rootDir', join(ROOT, 'src'), '--outDir', outDir,
       join(ROOT, 'src', srcRelative),
+      ...ambientDeclarations(),
     ],
     { cwd: ROOT, encoding: 'utf8' },
   );
   if (tsc.status !== 0) throw new Error(`tsc failed:\n${tsc.stdout}${tsc.stderr}`);
   writeFileSync(join(outDir, 'package.json'), '{"type":"module"}\n');
   return new URL(`file://${join(outDir, srcRelative.replace(/\.ts$/, '.js'))}`).href;
+}
+
+/** src/'s own .d.ts files (declarations for untyped packages), which a one-module compile must include. */
+function ambientDeclarations(dir = join(ROOT, 'src')): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? ambientDeclarations(join(dir, e.name)) : e.name.endsWith('.d.ts') ? [join(dir, e.name)] : [],
+  );
 }
