@@ -99,15 +99,12 @@ describe('CatFileBatch', () => {
         if (i % 25 === 0) specs.push({ spec: 'HEAD:binary.bin', want: committed.get('binary.bin')! });
       }
       specs.push({ spec: ':0:a.txt', want: staged.get('a.txt')! });
-      const t0 = performance.now();
       const results = await Promise.all(specs.map((s) => cat.read(s.spec)));
-      const ms = performance.now() - t0;
       results.forEach((got, i) => {
         const { spec, want } = specs[i];
         if (want === null) expect(got, spec).toBeNull();
         else expect(got?.equals(want), spec).toBe(true);
       });
-      expect(ms).toBeLessThan(5000);
       // a second wave after the first drained reuses the same child
       const again = await Promise.all([cat.read('HEAD:many/f7.txt'), cat.read(':0:new.txt')]);
       expect(again.map((b) => b?.toString())).toEqual([committed.get('many/f7.txt')!.toString(), 'only in the index\n']);
