@@ -39,6 +39,11 @@ export function validPluginName(name: string): boolean {
   return NAME_RE.test(name);
 }
 
+/** The first line of an error stanza's message. */
+export function errorMessage(s: PluginStanza): string {
+  return Buffer.from(s.body).toString('utf8').split('\n')[0].slice(0, 200) || 'unspecified error';
+}
+
 export function pluginError(name: string, what: string, hint = `check that age-plugin-${name} works: run it with --help`): GitSealError {
   return new GitSealError(`age-plugin-${name}: ${what}`, hint);
 }
@@ -232,6 +237,42 @@ export class PluginConnection {
       default:
         return false;
     }
+  }
+
+  /**
+   * Phase 2 of either state machine, until the plugin's `done`: `handlers` take the machine's own commands
+   * (each then answered `ok`), `error`s are collected (answered `ok`), requests to the user go to the UI,
+   * anything else is `unsupported`. The process is killed on any failure, else left to exit.
+   */
+  async exchange(handlers: Record<string, (s: PluginStanza) => void>): Promise<{ errors: PluginStanza[]; asked: string[] }> {
+    const errors: PluginStanza[] = [];
+    const asked: string[] = [];
+    try {
+      for (;;) {
+        const s = await this.read();
+        if (s.type === 'done') break;
+        const handle = Object.hasOwn(handlers, s.type) ? handlers[s.type] : undefined;
+        if (handle || s.type === 'error') {
+          if (handle) handle(s);
+          else errors.push(s);
+          this.send('ok');
+        } else if (!(await this.answerUser(s, asked))) {
+          this.send('unsupported');
+        }
+      }
+    } catch (err) {
+      this.kill();
+      throw err;
+    }
+    this.close();
+    return { errors, asked };
+  }
+
+  /** A file index argument below `count`, or a protocol failure naming `what`. */
+  index(arg: string | undefined, count: number, what: string): number {
+    const i = /^(0|[1-9][0-9]*)$/.test(arg ?? '') ? Number(arg) : -1;
+    if (i < 0 || i >= count) this.fail(`answered out of protocol (bad ${what} index)`);
+    return i;
   }
 
   /** The user could not be asked (no terminal): tell the plugin `fail`. A cancelled prompt ends the exchange. */

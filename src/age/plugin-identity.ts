@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Stanza } from 'age-encryption';
-import { PluginConnection, pluginError, type PluginOptions } from './plugin-connection.js';
+import { errorMessage, PluginConnection, pluginError, type PluginOptions } from './plugin-connection.js';
 import { askedHint, pluginIdentityName } from './plugin-recipient.js';
 
 interface Pending {
@@ -44,42 +44,26 @@ export async function unwrapWithPlugin(
 ): Promise<(Uint8Array | null)[]> {
   const conn = PluginConnection.open(name, 'identity-v1', opts);
   const keys: (Uint8Array | null)[] = files.map(() => null);
+  for (const id of identities) conn.send('add-identity', [id]);
+  files.forEach((stanzas, i) => {
+    for (const s of stanzas) conn.send('recipient-stanza', [String(i), ...s.args], s.body);
+  });
+  conn.send('done');
+  const { errors: errorStanzas, asked } = await conn.exchange({
+    'file-key': (s) => {
+      const index = conn.index(s.args.length === 1 ? s.args[0] : undefined, files.length, 'file-key');
+      if (keys[index] !== null) conn.fail('answered out of protocol (two file keys for one file)');
+      if (s.body.length !== 16) conn.fail('answered out of protocol (a file key must be 16 bytes)');
+      keys[index] = new Uint8Array(s.body);
+    },
+  });
+  // An `error stanza FILE …` marks that file as tampered with; any other error is the plugin's.
   const badStanza = new Set<number>();
   const errors: string[] = [];
-  const asked: string[] = [];
-  try {
-    for (const id of identities) conn.send('add-identity', [id]);
-    files.forEach((stanzas, i) => {
-      for (const s of stanzas) conn.send('recipient-stanza', [String(i), ...s.args], s.body);
-    });
-    conn.send('done');
-    for (;;) {
-      const s = await conn.read();
-      if (s.type === 'done') break;
-      if (s.type === 'file-key') {
-        const index = s.args.length === 1 && /^(0|[1-9][0-9]*)$/.test(s.args[0]) ? Number(s.args[0]) : -1;
-        if (index < 0 || index >= files.length) conn.fail('answered out of protocol (bad file-key index)');
-        if (keys[index] !== null) conn.fail('answered out of protocol (two file keys for one file)');
-        if (s.body.length !== 16) conn.fail('answered out of protocol (a file key must be 16 bytes)');
-        keys[index] = new Uint8Array(s.body);
-        conn.send('ok');
-      } else if (s.type === 'error') {
-        const message = Buffer.from(s.body).toString('utf8').split('\n')[0].slice(0, 200);
-        if (s.args[0] === 'stanza' && /^(0|[1-9][0-9]*)$/.test(s.args[1] ?? '') && Number(s.args[1]) < files.length) {
-          badStanza.add(Number(s.args[1]));
-        } else {
-          errors.push(message || 'unspecified error');
-        }
-        conn.send('ok');
-      } else if (!(await conn.answerUser(s, asked))) {
-        conn.send('unsupported');
-      }
-    }
-  } catch (err) {
-    conn.kill();
-    throw err;
+  for (const e of errorStanzas) {
+    if (e.args[0] === 'stanza' && /^(0|[1-9][0-9]*)$/.test(e.args[1] ?? '') && Number(e.args[1]) < files.length) badStanza.add(Number(e.args[1]));
+    else errors.push(errorMessage(e));
   }
-  conn.close();
   if (asked.length > 0 && keys.every((k) => k === null)) throw pluginError(name, `needed ${asked[0]}, but no terminal is available`, askedHint(name, asked));
   if (errors.length > 0 && keys.every((k) => k === null)) throw pluginError(name, errors[0], askedHint(name, asked));
   return keys.map((k, i) => {

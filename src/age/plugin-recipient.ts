@@ -5,7 +5,7 @@
  */
 import type { Stanza } from 'age-encryption';
 import * as bech32 from './bech32.js';
-import { PluginConnection, pluginError, validPluginName, type PluginOptions } from './plugin-connection.js';
+import { errorMessage, PluginConnection, pluginError, validPluginName, type PluginOptions } from './plugin-connection.js';
 
 /** Recipient types built into git-seal, never sent to a plugin. */
 const NATIVE_RECIPIENT_HRPS = new Set(['age', 'age1pq', 'age1tag', 'age1tagpq']);
@@ -56,37 +56,21 @@ export async function wrapWithPlugin(
   const conn = PluginConnection.open(name, 'recipient-v1', opts);
   const stanzas: Stanza[][] = fileKeys.map(() => []);
   let labels: string[] | null = null;
-  const errors: string[] = [];
-  const asked: string[] = [];
-  try {
-    for (const t of targets) conn.send(t.identity ? 'add-identity' : 'add-recipient', [t.encoding]);
-    for (const k of fileKeys) conn.send('wrap-file-key', [], k);
-    conn.send('extension-labels');
-    conn.send('done');
-    for (;;) {
-      const s = await conn.read();
-      if (s.type === 'done') break;
-      if (s.type === 'recipient-stanza') {
-        const index = /^(0|[1-9][0-9]*)$/.test(s.args[0] ?? '') ? Number(s.args[0]) : -1;
-        if (s.args.length < 2 || index < 0 || index >= fileKeys.length) conn.fail('answered out of protocol (bad recipient-stanza)');
-        stanzas[index].push({ args: s.args.slice(1), body: s.body } as unknown as Stanza);
-        conn.send('ok');
-      } else if (s.type === 'labels') {
-        if (labels !== null) conn.fail('answered out of protocol (repeated labels)');
-        labels = s.args;
-        conn.send('ok');
-      } else if (s.type === 'error') {
-        errors.push(Buffer.from(s.body).toString('utf8').split('\n')[0].slice(0, 200));
-        conn.send('ok');
-      } else if (!(await conn.answerUser(s, asked))) {
-        conn.send('unsupported');
-      }
-    }
-  } catch (err) {
-    conn.kill();
-    throw err;
-  }
-  conn.close();
+  for (const t of targets) conn.send(t.identity ? 'add-identity' : 'add-recipient', [t.encoding]);
+  for (const k of fileKeys) conn.send('wrap-file-key', [], k);
+  conn.send('extension-labels');
+  conn.send('done');
+  const { errors: errorStanzas, asked } = await conn.exchange({
+    'recipient-stanza': (s) => {
+      if (s.args.length < 2) conn.fail('answered out of protocol (bad recipient-stanza)');
+      stanzas[conn.index(s.args[0], fileKeys.length, 'recipient-stanza')].push({ args: s.args.slice(1), body: s.body } as unknown as Stanza);
+    },
+    labels: (s) => {
+      if (labels !== null) conn.fail('answered out of protocol (repeated labels)');
+      labels = s.args;
+    },
+  });
+  const errors = errorStanzas.map(errorMessage);
   if (asked.length > 0 && (errors.length > 0 || stanzas.some((s) => s.length === 0))) {
     throw pluginError(name, `needed ${asked[0]}, but no terminal is available`, askedHint(name, asked));
   }
