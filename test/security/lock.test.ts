@@ -1,6 +1,7 @@
 import { existsSync, lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { filesContaining } from './proc.js';
 import { cleanupTempDirs } from '../helpers.js';
 import { allObjects, person, repoWith, SECRETS } from '../e2e/team.js';
 
@@ -8,21 +9,6 @@ afterAll(cleanupTempDirs);
 
 const FILE = '.dlt/secrets.toml';
 const sealed = (text: string) => text.includes('ENC[gitseal.v1,');
-
-/** Every file under `dir` whose bytes contain `needle`. */
-function filesContaining(dir: string, needle: string): string[] {
-  const hits: string[] = [];
-  const walk = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const p = join(d, name);
-      const st = lstatSync(p);
-      if (st.isDirectory()) walk(p);
-      else if (st.isFile() && readFileSync(p).includes(needle)) hits.push(p);
-    }
-  };
-  walk(dir);
-  return hits;
-}
 
 describe('10. install, unlock and lock never delete a file before its replacement is in place', () => {
   const alice = person('alice');

@@ -1,5 +1,7 @@
+/** Helpers of the security tests: git-seal runs that stop at a chosen point, and plaintext searches. */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { BIN } from '../helpers.js';
 
 export interface Running {
@@ -43,4 +45,19 @@ export async function stopped(run: Running): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** Every file under `dir` (recursively) whose bytes contain `needle`. */
+export function filesContaining(dir: string, needle: string): string[] {
+  const hits: string[] = [];
+  const walk = (d: string) => {
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      const st = lstatSync(p);
+      if (st.isDirectory()) walk(p);
+      else if (st.isFile() && readFileSync(p).includes(needle)) hits.push(p);
+    }
+  };
+  walk(dir);
+  return hits;
 }

@@ -3,26 +3,11 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BIN, cleanupTempDirs, tempDir } from '../helpers.js';
 import { allObjects, person, repoWith, SECRETS, type Person } from '../e2e/team.js';
-import { startSeal, stopped } from './proc.js';
+import { filesContaining, startSeal, stopped } from './proc.js';
 
 afterAll(cleanupTempDirs);
 
 const FILE = '.dlt/secrets.toml';
-
-/** Every file under `dir` (recursively) whose bytes contain `needle`. */
-function filesContaining(dir: string, needle: string): string[] {
-  const hits: string[] = [];
-  const walk = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const p = join(d, name);
-      const st = lstatSync(p);
-      if (st.isDirectory()) walk(p);
-      else if (st.isFile() && readFileSync(p).includes(needle)) hits.push(p);
-    }
-  };
-  walk(dir);
-  return hits;
-}
 
 function get(p: Person, dir: string, key: string, file = FILE): string | null {
   const r = p.seal(['get', file, key], { cwd: dir });
