@@ -4,7 +4,7 @@ import type { Identity } from 'age-encryption';
 import { GitSealError } from '../errors.js';
 import { stanzaCount } from '../age/index.js';
 import { formatKeyPath } from '../format/keypath.js';
-import { batchesUnwraps, isSealedScalar, looksSealed, openSealed, parseSealed, prefetchDataKeys, seal, type SealedFile } from '../format/seal.js';
+import { batchesUnwraps, sameSet, isSealedScalar, looksSealed, openSealed, parseSealed, prefetchDataKeys, seal, type SealedFile } from '../format/seal.js';
 import { CatFileBatch } from '../git/cat-file.js';
 import { assertIndexUnlocked, updateIndex } from '../git/index-lock.js';
 import type { Repo } from '../git/repo.js';
@@ -60,7 +60,6 @@ interface Pending {
   result: RekeyFileResult;
 }
 
-const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && new Set([...a, ...b]).size === a.length;
 
 /** True when the file is sealed to exactly `recipients` and its data key header agrees with its list. */
 function upToDate(sealed: SealedFile, recipients: readonly string[]): boolean {

@@ -243,7 +243,8 @@ export async function openText(text: string, identities: readonly Identity[], fi
   return (await openSealed(sealed, identities, file)).plaintext;
 }
 
-function sameSet(a: readonly string[], b: readonly string[]): boolean {
+/** Whether two recipient lists hold the same set of keys (duplicates ignored). */
+export function sameSet(a: readonly string[], b: readonly string[]): boolean {
   const sa = new Set(a);
   return sa.size === new Set(b).size && b.every((x) => sa.has(x));
 }

@@ -5,7 +5,7 @@ import { wrapDataKey } from '../age/index.js';
 import { GitSealError } from '../errors.js';
 import { encryptValue, deriveValueKeys, FORMAT_VERSION } from '../crypto/value.js';
 import { assembleSealed, META_TABLE } from '../format/meta.js';
-import { openWithKey, parseSealed, seal, unwrapFileDataKey, type SealedFile, type PlaintextKeyFilter } from '../format/seal.js';
+import { openWithKey, parseSealed, sameSet, seal, unwrapFileDataKey, type SealedFile, type PlaintextKeyFilter } from '../format/seal.js';
 import { scanToml } from '../toml/index.js';
 
 export interface MergeInput {
@@ -117,9 +117,8 @@ export function mergeLines(base: string, ours: string, theirs: string, markerSiz
  * recipients, under ours' data key, or a fresh one when a recipient was removed.
  */
 async function sealConflict(plaintext: string, ours: SealedFile, oursKey: Uint8Array, recipients: string[], fresh: boolean): Promise<string> {
-  const sameSet = recipients.length === ours.meta.recipients.length && recipients.every((r) => ours.meta.recipients.includes(r));
   const dataKey = fresh ? new Uint8Array(randomBytes(32)) : oursKey;
-  const armor = !fresh && sameSet ? ours.meta.dataKey : await wrapDataKey(dataKey, recipients);
+  const armor = !fresh && sameSet(recipients, ours.meta.recipients) ? ours.meta.dataKey : await wrapDataKey(dataKey, recipients);
   const token = encryptValue(deriveValueKeys(dataKey), [META_TABLE, 'conflict'], plaintext);
   return assembleSealed('', { ...ours.meta, recipients, dataKey: armor, finalNewline: true, conflict: token }, ours.doc.eol);
 }

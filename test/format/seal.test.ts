@@ -174,3 +174,13 @@ describe('tampering', () => {
     await expectFailure(openText(sealed.slice(0, sealed.length - 40), [alice.parsed], 'secrets.toml'));
   });
 });
+
+describe('sameSet (the one recipient-set comparison)', () => {
+  it('compares sets, not lengths', async () => {
+    const { sameSet } = await import('../../src/format/seal.js');
+    expect(sameSet(['a', 'b'], ['b', 'a'])).toBe(true);
+    expect(sameSet(['a', 'a'], ['a'])).toBe(true);
+    expect(sameSet(['a', 'a'], ['a', 'b'])).toBe(false); // the old rekey helper said true
+    expect(sameSet(['a'], ['a', 'b'])).toBe(false);
+  });
+});
