@@ -24,6 +24,7 @@ import { CONFIG_FILE, loadConfigIfPresent, plaintextKeyFilter, profileFor, type 
 import { scanToml } from '../toml/index.js';
 import { decodeText } from '../util/io.js';
 import { CatFileBatch, type CatFileObject } from './cat-file.js';
+import { IndexReadAhead } from './index-read-ahead.js';
 import { isArchiveSmudge } from './archive.js';
 import { blobOid, CleanCache } from './clean-cache.js';
 import { gitMaybe } from './run.js';
@@ -52,6 +53,7 @@ export class SealFilter {
   private resolvedGitDir?: string | null;
   private archiveOptIn?: boolean;
   private objects?: CatFileBatch;
+  private readAhead?: IndexReadAhead;
   private cacheStore?: CleanCache | null;
   private unopened: string[] = [];
   private hashAlgorithm?: 'sha1' | 'sha256';
@@ -100,6 +102,7 @@ export class SealFilter {
     if (!this.objects || stamp !== this.objectsStamp) {
       void this.objects?.close();
       this.objects = new CatFileBatch({ cwd: this.root });
+      this.readAhead = new IndexReadAhead(this.root, this.objects, () => this.config()?.profiles.flatMap((p) => p.patterns) ?? []);
       this.objectsStamp = stamp;
     }
     return this.objects;
@@ -144,6 +147,8 @@ export class SealFilter {
   /** The version of `path` git already has: the index entry (or "ours" during a merge), else HEAD's. */
   private async previousVersion(path: string): Promise<CatFileObject | undefined> {
     const objects = this.reader();
+    const staged = await this.readAhead!.read(path);
+    if (staged) return staged;
     for (const spec of [`:0:${path}`, `:2:${path}`, `HEAD:${path}`]) {
       // cat-file --batch reads one name per line: a path with a line break is resolved to an oid first.
       const name = /[\n\r]/.test(spec) ? gitMaybe(['rev-parse', '--verify', '-q', spec], { cwd: this.root }) : spec;

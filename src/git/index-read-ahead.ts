@@ -1,0 +1,69 @@
+import type { CatFileBatch, CatFileObject } from './cat-file.js';
+import { gitBuffer } from './run.js';
+
+/** Cleans in one process before reading ahead: a single `git add FILE` lists nothing. */
+const START_AFTER = process.env.NORA ? 1e9 : 4;
+/** Blobs kept requested ahead of git. */
+const WINDOW = 64;
+
+/**
+ * The staged blobs of the files git is about to clean, read before git asks for them.
+ *
+ * `git status`, `git add` and `git update-index --refresh` clean files in index order and wait for each
+ * answer, and clean needs each file's staged blob: asking `git cat-file` for one at a time costs a round
+ * trip between three processes per file. After a few cleans, this lists the index entries under the
+ * profiles' patterns once and keeps the next WINDOW blobs requested, pipelined through one cat-file.
+ * It is only a guess of what comes next: a path it does not know is read by name, as before.
+ */
+export class IndexReadAhead {
+  private entries?: { index: Map<string, number>; oids: string[] } | null;
+  private readonly requested = new Map<number, Promise<CatFileObject | null>>();
+  private cleans = 0;
+
+  constructor(
+    private readonly root: string,
+    private readonly objects: CatFileBatch,
+    private readonly patterns: () => readonly string[],
+  ) {}
+
+  /** The stage-0 blob of `path`, or undefined when it should be asked for by name. */
+  read(path: string): Promise<CatFileObject | null> | undefined {
+    if (++this.cleans < START_AFTER) return undefined;
+    if (this.entries === undefined) this.entries = this.list();
+    const i = this.entries?.index.get(path);
+    if (i === undefined) return undefined;
+    const { oids } = this.entries!;
+    for (let j = i; j < Math.min(i + WINDOW, oids.length); j++) {
+      if (this.requested.has(j)) continue;
+      const blob = this.objects.readObject(oids[j]);
+      blob.catch(() => {}); // a failure reaches the caller that takes it; unread ones are dropped
+      this.requested.set(j, blob);
+    }
+    const blob = this.requested.get(i)!;
+    for (const j of this.requested.keys()) if (j <= i) this.requested.delete(j);
+    return blob;
+  }
+
+  /** Stage-0 entries under the profiles' patterns, in index order; null when git cannot list them. */
+  private list(): { index: Map<string, number>; oids: string[] } | null {
+    let patterns: readonly string[];
+    try {
+      patterns = this.patterns();
+    } catch {
+      return null; // a config clean cannot read: every path is read by name
+    }
+    if (patterns.length === 0) return null;
+    const specs = patterns.map((p) => `:(top,glob)${p.startsWith('/') ? p.slice(1) : p}`);
+    const raw = gitBuffer(['ls-files', '-s', '-z', '--', ...specs], { cwd: this.root, allowFailure: true });
+    if (!raw) return null;
+    const index = new Map<string, number>();
+    const oids: string[] = [];
+    for (const rec of raw.toString('utf8').split('\0')) {
+      const m = /^\d+ ([0-9a-f]+) 0\t(.*)$/s.exec(rec);
+      if (!m) continue;
+      index.set(m[2], oids.length);
+      oids.push(m[1]);
+    }
+    return { index, oids };
+  }
+}
