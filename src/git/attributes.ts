@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CONFIG_FILE } from '../profiles/config.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { gitBuffer } from './run.js';
+import { gitBuffer, gitMaybe } from './run.js';
 import { anchoredPattern, attributeLinePattern, attributePattern } from './wildmatch.js';
 
 export const DRIVER = 'git-seal';
@@ -59,6 +59,23 @@ export function sealedByAttributes(root: string, paths: readonly string[]): Set<
   const f = out.toString('utf8').split('\0');
   const hits = new Set<string>();
   for (let i = 0; i + 2 < f.length; i += 3) if (f[i + 2] === DRIVER) hits.add(f[i]);
+  return hits;
+}
+
+/**
+ * The paths whose checkout git would convert after the smudge filter (eol, ident or working-tree
+ * encoding), so only git itself writes them exactly. Errs towards "converts": any text, eol, ident or
+ * working-tree-encoding attribute set, or core.autocrlf=true.
+ */
+export function checkoutConverts(root: string, paths: readonly string[]): Set<string> {
+  if (paths.length === 0) return new Set();
+  if (gitMaybe(['config', '--get', '--type=bool', 'core.autocrlf'], { cwd: root }) === 'true') return new Set(paths);
+  const out = gitBuffer(['check-attr', '-z', '--stdin', 'text', 'eol', 'ident', 'working-tree-encoding'], { cwd: root, input: paths.join('\0') + '\0' })!;
+  const f = out.toString('utf8').split('\0');
+  const hits = new Set<string>();
+  for (let i = 0; i + 2 < f.length; i += 3) {
+    if (f[i + 2] !== 'unspecified' && f[i + 2] !== 'unset') hits.add(f[i]);
+  }
   return hits;
 }
 

@@ -3,10 +3,8 @@ import { delimiter, dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GitSealError } from '../errors.js';
 import { assertUnchanged, privateGitSealDir, sweepStale, tempDirFor, tempName, withFileLock, writeFileAtomic } from '../util/atomic.js';
-import { loadIdentities } from '../age/index.js';
-import { batchesUnwraps, looksSealed } from '../format/seal.js';
 import { loadConfigIfPresent } from '../profiles/config.js';
-import { DRIVER, trackedSealedFiles } from './attributes.js';
+import { checkoutConverts, DRIVER, trackedSealedFiles } from './attributes.js';
 import { CatFileBatch } from './cat-file.js';
 import { assertIndexUnlocked, updateIndex } from './index-lock.js';
 import { SealFilter } from './filter.js';
@@ -91,18 +89,29 @@ export function installedConfig(repo: Repo): Map<string, string> {
   return m;
 }
 
+/** The sealed-pattern files' working copies: which differ from the index, as read, and their staged blobs. */
+interface WorkingCopies {
+  files: readonly string[];
+  dirty: Set<string>;
+  seen: Map<string, Buffer>;
+  index: TreeEntry[];
+  blobs: Map<string, Buffer>;
+}
+
 /**
- * Sealed-pattern files whose working copy differs from the index. Compared in-process (bytes for a sealed
- * working copy, our own clean for a plaintext one) rather than through `git diff`, which would start a
- * filter process and re-clean every racily clean entry of a fresh checkout.
+ * Sealed-pattern files whose working copy differs from the index. A copy byte-equal to its blob is
+ * unmodified; the others (plaintext, or converted by eol, ident or encoding attributes) are hashed by
+ * `git hash-object` with the path's filter and conversions, as `git status` would, in one git process.
+ * Copies git cannot hash (a value it refuses to seal, say) count as modified and are left alone.
  */
-async function modifiedFiles(repo: Repo, files: readonly string[], identityFiles: string[]): Promise<{ dirty: Set<string>; seen: Map<string, Buffer>; index: TreeEntry[] }> {
+async function modifiedFiles(repo: Repo, files: readonly string[]): Promise<WorkingCopies> {
   const want = new Set(files);
   const index = listFiles(repo.root, 'index').filter((e) => want.has(e.path));
   const objects = new CatFileBatch({ cwd: repo.root });
-  const filter = new SealFilter(repo.root, identityFiles, () => {});
   const dirty = new Set<string>(files);
   const seen = new Map<string, Buffer>();
+  const staged = new Map<string, Buffer>();
+  const differ: TreeEntry[] = [];
   try {
     // Ask for every blob at once: the reader pipelines the requests to one git cat-file.
     const blobs = await Promise.all(index.map((e) => objects.read(e.oid)));
@@ -116,77 +125,97 @@ async function modifiedFiles(repo: Repo, files: readonly string[], identityFiles
       seen.set(e.path, work);
       const blob = blobs[i];
       if (!blob) continue;
-      if (work.equals(blob)) {
-        dirty.delete(e.path);
-        continue;
-      }
-      if (looksSealed(work.toString('utf8'))) continue;
-      try {
-        if ((await filter.clean(e.path, work)).equals(blob)) dirty.delete(e.path);
-      } catch {
-        /* cannot seal it: leave it alone */
-      }
+      staged.set(e.oid, blob);
+      if (work.equals(blob)) dirty.delete(e.path);
+      else if (!/[\n\r]/.test(e.path)) differ.push(e);
     }
   } finally {
-    filter.close();
     await objects.close();
   }
-  return { dirty, seen, index };
+  if (differ.length) {
+    const out = gitMaybe(['hash-object', '--stdin-paths'], { cwd: repo.root, input: differ.map((e) => e.path).join('\n') + '\n' });
+    const oids = out?.split('\n') ?? [];
+    differ.forEach((e, i) => {
+      if (oids[i] === e.oid) dirty.delete(e.path);
+    });
+  }
+  return { files, dirty, seen, index, blobs: staged };
 }
 
 /**
- * Rewrite unmodified sealed-pattern files from the index, so the current filter config applies to them.
- * git checks each one out (through the filter) into a private directory under the git dir, and it is then
- * renamed over the working copy: a file is never deleted before its replacement is in place. When git
- * cannot lock the index, this fails with git's own error before changing anything.
+ * Rewrite unmodified sealed-pattern files from the index, so the current filter config applies to them:
+ * opened (install) or sealed (lock). Each new copy is written under the git dir and then renamed over the
+ * working copy, so a file is never deleted before its replacement is in place. When git cannot lock the
+ * index, this fails with git's own error before changing anything.
  */
-async function recheckout(repo: Repo, files: readonly string[], identityFiles: string[], opening: boolean): Promise<string[]> {
-  const { dirty, seen, index } = await modifiedFiles(repo, files, identityFiles);
+async function recheckout(repo: Repo, { files, dirty, seen, index, blobs }: WorkingCopies, identityFiles: string[], opening: boolean): Promise<string[]> {
   const clean = files.filter((f) => !dirty.has(f) && seen.has(f));
   if (clean.length === 0) return [];
   assertIndexUnlocked(repo); // fails here, changing nothing, while git holds the index
-  // Opening (install) may smudge in-process for a plugin; locking always lets git write the sealed blobs.
-  await replaceFromIndex(repo, clean, seen, opening ? await pluginCheckout(repo, index, identityFiles) : null);
+  const entries = index.filter((e) => clean.includes(e.path));
+  await replaceFromIndex(repo, entries, { seen, blobs }, identityFiles, opening);
   // The index still has the old files' sizes, which git takes as "modified" without looking: re-enter
   // the same blobs without stat data, so git compares content (through the filter) and records it.
-  const entries = index.filter((e) => clean.includes(e.path));
   updateIndex(repo, entries.map((e) => ({ ...e, expect: e.oid })));
   gitMaybe(['update-index', '-q', '--refresh'], { cwd: repo.root }); // record the new stat info
   return clean;
 }
 
-type Materialize = (files: readonly string[], prefix: string) => Promise<void>;
-
 /**
- * With an age plugin identity, the files are smudged here, all data keys in one plugin session (one
- * touch): `git checkout-index` smudges one file at a time (it has no delayed checkout), which would start
- * the plugin once per file. Without one, git checks the files out (null).
+ * Check `entries` out again and rename each over its working copy. Regular files that git would write
+ * as they come out of the filter (no eol, ident or encoding conversion) are made here, in one batch: their
+ * blobs read through one `git cat-file`, opened with every data key unwrapped together (one plugin
+ * session), written flat into the git dir. The rest go through `git checkout-index` into a private
+ * directory, exactly as git would write them.
  */
-async function pluginCheckout(repo: Repo, index: readonly TreeEntry[], identityFiles: string[]): Promise<Materialize | null> {
-  const { identities } = await loadIdentities({ identityFiles, env: process.env });
-  if (!batchesUnwraps(identities)) return null;
-  return async (files, prefix) => {
-    const filter = new SealFilter(repo.root, identityFiles, undefined, repo.gitDir);
-    const objects = new CatFileBatch({ cwd: repo.root });
-    try {
-      const entries = files.map((f) => index.find((e) => e.path === f)!);
-      const blobs = await Promise.all(entries.map((e) => objects.read(e.oid)));
-      const out = await filter.smudgeMany(entries.map((e, i) => ({ path: e.path, content: blobs[i]!, blob: e.oid })));
-      entries.forEach((e, i) => {
-        mkdirSync(dirname(join(prefix, e.path)), { recursive: true, mode: 0o700 });
-        writeFileSync(join(prefix, e.path), out[i], { mode: e.mode === '100755' ? 0o755 : 0o644 });
-      });
-    } finally {
-      filter.close();
-      await objects.close();
-    }
-  };
+async function replaceFromIndex(repo: Repo, entries: readonly TreeEntry[], copies: Copies, identityFiles: string[], opening: boolean): Promise<void> {
+  const converted = checkoutConverts(repo.root, entries.map((e) => e.path));
+  const here = entries.filter((e) => (e.mode === '100644' || e.mode === '100755') && !converted.has(e.path));
+  const byGit = entries.filter((e) => !here.includes(e));
+  if (here.length) await writeHere(repo, here, copies, identityFiles, opening);
+  if (byGit.length) await checkoutIndexInto(repo, byGit.map((e) => e.path), copies.seen);
 }
 
-/** Check `files` out through the filter into a private directory, then rename each over its working copy. */
-async function replaceFromIndex(repo: Repo, clean: readonly string[], seen: Map<string, Buffer>, materialize: Materialize | null): Promise<void> {
+/** Rename the new copy `from` over `path`'s working copy, unless someone changed that copy meanwhile. */
+async function putInPlace(repo: Repo, path: string, from: string, seen: Map<string, Buffer>): Promise<void> {
+  const abs = join(repo.root, path);
+  await withFileLock(abs, async () => {
+    assertUnchanged(abs, seen.get(path)!, path);
+    renameSync(from, abs);
+  });
+}
+
+/** The working copies as read before (to detect a change meanwhile) and the staged blobs, by oid. */
+interface Copies {
+  seen: Map<string, Buffer>;
+  blobs: Map<string, Buffer>;
+}
+
+async function writeHere(repo: Repo, entries: readonly TreeEntry[], { seen, blobs: staged }: Copies, identityFiles: string[], opening: boolean): Promise<void> {
+  const filter = opening ? new SealFilter(repo.root, identityFiles, undefined, repo.gitDir) : null;
+  const temps = new Map<string, ReturnType<typeof tempDirFor>>();
+  const written: string[] = [];
+  try {
+    const blobs = entries.map((e) => staged.get(e.oid)!);
+    const contents = filter ? await filter.smudgeMany(entries.map((e, i) => ({ path: e.path, content: blobs[i], blob: e.oid }))) : blobs;
+    for (const [i, e] of entries.entries()) {
+      const dir = dirname(join(repo.root, e.path));
+      const temp = temps.get(dir) ?? temps.set(dir, tempDirFor(dir)).get(dir)!;
+      const tmp = join(temp.dir, tempName());
+      written.push(tmp);
+      writeFileSync(tmp, contents[i], { mode: e.mode === '100755' ? 0o777 : 0o666, flag: 'wx' }); // git's modes, less the umask
+      await putInPlace(repo, e.path, tmp, seen);
+    }
+  } finally {
+    for (const tmp of written) rmSync(tmp, { force: true });
+    for (const t of temps.values()) t.remove?.();
+    filter?.close();
+  }
+}
+
+async function checkoutIndexInto(repo: Repo, paths: readonly string[], seen: Map<string, Buffer>): Promise<void> {
   const groups = new Map<string, { temp: ReturnType<typeof tempDirFor>; files: string[] }>();
-  for (const f of clean) {
+  for (const f of paths) {
     const temp = tempDirFor(dirname(join(repo.root, f)));
     const g = groups.get(temp.dir) ?? groups.set(temp.dir, { temp, files: [] }).get(temp.dir)!;
     g.files.push(f);
@@ -194,15 +223,8 @@ async function replaceFromIndex(repo: Repo, clean: readonly string[], seen: Map<
   for (const { temp, files: group } of groups.values()) {
     const prefix = join(temp.dir, tempName());
     try {
-      if (materialize) await materialize(group, prefix);
-      else gitBuffer(['checkout-index', '-f', `--prefix=${prefix}/`, '-z', '--stdin'], { cwd: repo.root, input: group.join('\0') + '\0' });
-      for (const f of group) {
-        const abs = join(repo.root, f);
-        await withFileLock(abs, async () => {
-          assertUnchanged(abs, seen.get(f)!, f);
-          renameSync(join(prefix, f), abs);
-        });
-      }
+      gitBuffer(['checkout-index', '-f', `--prefix=${prefix}/`, '-z', '--stdin'], { cwd: repo.root, input: group.join('\0') + '\0' });
+      for (const f of group) await putInPlace(repo, f, join(prefix, f), seen);
     } finally {
       rmSync(prefix, { recursive: true, force: true });
       temp.remove?.();
@@ -221,7 +243,7 @@ export async function install(repo: Repo, opts: { identityFiles?: string[] } = {
   const cmd = selfCommand(repo.root);
   for (const [k, v] of filterConfig(cmd)) git(['config', '--local', k, v], { cwd: repo.root });
   const files = trackedSealedFiles(repo.root);
-  const refreshed = await recheckout(repo, files, opts.identityFiles ?? [], true);
+  const refreshed = await recheckout(repo, await modifiedFiles(repo, files), opts.identityFiles ?? [], true);
   return { command: cmd, refreshed, skippedModified: files.filter((f) => !refreshed.includes(f) && existsSync(join(repo.root, f))) };
 }
 
@@ -233,7 +255,9 @@ export async function install(repo: Repo, opts: { identityFiles?: string[] } = {
 export async function lock(repo: Repo, opts: { force?: boolean; identityFiles?: string[] } = {}): Promise<{ relocked: string[]; sealedInPlace: string[] }> {
   assertIndexUnlocked(repo); // fails here, changing nothing, while git holds the index
   const files = trackedSealedFiles(repo.root);
-  const { dirty } = await modifiedFiles(repo, files, opts.identityFiles ?? []);
+  // Compared while the filter is still configured: git hashes plaintext copies through it.
+  const copies = await modifiedFiles(repo, files);
+  const { dirty } = copies;
   const config = loadConfigIfPresent(repo.root);
   const leftover = [...plaintextOnDisk(repo, dirty), ...untrackedPlaintext(repo, config)];
   if (leftover.length && !opts.force) {
@@ -249,7 +273,7 @@ export async function lock(repo: Repo, opts: { force?: boolean; identityFiles?: 
   }
   let relocked: string[];
   try {
-    relocked = await recheckout(repo, files, opts.identityFiles ?? [], false);
+    relocked = await recheckout(repo, copies, opts.identityFiles ?? [], false);
   } catch (err) {
     for (const [k, v] of saved) git(['config', '--local', k, v], { cwd: repo.root });
     throw err;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fchmodSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fchmodSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { GitSealError } from '../errors.js';
 import { findRepo } from '../git/repo.js';
@@ -66,9 +66,14 @@ export function privateGitSealDir(dir: string, name: string): string | null {
   const gitDir = gitDirOf(dir);
   if (!gitDir) return null;
   const p = join(gitDir, 'git-seal', name);
-  mkdirSync(p, { recursive: true, mode: 0o700 });
+  if (!made.has(p) || !existsSync(p)) {
+    mkdirSync(p, { recursive: true, mode: 0o700 });
+    made.add(p);
+  }
   return p;
 }
+
+const made = new Set<string>();
 
 const sameDevice = (a: string, b: string) => statSync(a).dev === statSync(b).dev;
 

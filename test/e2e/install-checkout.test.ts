@@ -1,0 +1,59 @@
+import { chmodSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cleanupTempDirs, tempDir } from '../helpers.js';
+import { person, repoWith, SECRETS } from './team.js';
+
+afterAll(cleanupTempDirs);
+
+// install opens most files itself (one batch, written flat under .git) and leaves files git would convert
+// on checkout (eol, ident, encoding) to `git checkout-index`: either way the result is byte for byte
+// what `git checkout` through the filter writes.
+describe('install writes exactly what git checkout writes', () => {
+  const alice = person('alice');
+  const files = {
+    plain: '.dlt/secrets.toml',
+    crlf: 'crlf/.dlt/secrets.toml',
+    exec: 'tools/.dlt/secrets.toml',
+  };
+  const origin = repoWith(alice, { [files.plain]: SECRETS, [files.crlf]: SECRETS, [files.exec]: SECRETS });
+  writeFileSync(join(origin, '.gitattributes'), readFileSync(join(origin, '.gitattributes'), 'utf8') + 'crlf/** eol=crlf\n');
+  chmodSync(join(origin, files.exec), 0o755);
+  alice.git(['add', '-A'], origin);
+  alice.git(['commit', '-q', '-m', 'eol and mode'], origin);
+
+  it('opens every file, with git’s eol conversion and mode, and leaves status clean', () => {
+    const dir = join(tempDir(), 'clone');
+    alice.git(['clone', '-q', origin, dir], tempDir());
+    expect(readFileSync(join(dir, files.plain), 'utf8')).not.toBe(SECRETS); // sealed before install
+    const r = alice.seal(['install', '--quiet'], { cwd: dir });
+    expect(r.status, r.stderr).toBe(0);
+    const installed = Object.fromEntries(Object.values(files).map((f) => [f, readFileSync(join(dir, f))]));
+    expect(installed[files.plain].toString('utf8')).toBe(SECRETS);
+    expect(installed[files.crlf].toString('utf8')).toBe(SECRETS.replace(/\n/g, '\r\n'));
+    expect(statSync(join(dir, files.exec)).mode & 0o111).not.toBe(0);
+    expect(alice.git(['status', '--porcelain'], dir)).toBe('');
+    expect(tempFilesLeft(dir)).toEqual([]);
+    for (const f of Object.values(files)) {
+      rmSync(join(dir, f));
+      alice.git(['checkout', '--', f], dir);
+      expect(readFileSync(join(dir, f)).equals(installed[f]), f).toBe(true);
+    }
+    expect(alice.git(['status', '--porcelain'], dir)).toBe('');
+    // lock sees the CRLF plaintext as unmodified too, and seals every file back.
+    const locked = alice.seal(['lock', '--quiet'], { cwd: dir });
+    expect(locked.status, locked.stderr).toBe(0);
+    for (const f of Object.values(files)) expect(readFileSync(join(dir, f), 'utf8'), f).toContain('ENC[gitseal.v1,');
+    expect(readFileSync(join(dir, files.crlf), 'utf8')).toContain('\r\n[gitseal]\r\n');
+    expect(alice.git(['status', '--porcelain'], dir)).toBe('');
+  });
+});
+
+/** Temp files left under .git/git-seal/tmp. */
+function tempFilesLeft(dir: string): string[] {
+  try {
+    return readdirSync(join(dir, '.git', 'git-seal', 'tmp'));
+  } catch {
+    return [];
+  }
+}
