@@ -34,7 +34,6 @@ export {
 export {
   DATA_KEY_BYTES,
   headerStanzas,
-  parseAgeHeader,
   stanzaCount,
   unwrapDataKey,
   wrapDataKey,
