@@ -5,11 +5,12 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { isatty } from 'node:tty';
 import type { Identity } from 'age-encryption';
 import { GitSealError } from '../errors.js';
-import { isSealedScalar, looksSealed, openSealed, parseSealed, prefetchDataKeys, scanOrThrow, unsealedValueError, unsealedValues, VALUE_IN_CLEAR_HINT } from '../format/seal.js';
+import { isSealedScalar, looksSealed, openSealed, parseSealed, prefetchDataKeys, unsealedValueError, unsealedValues, VALUE_IN_CLEAR_HINT } from '../format/seal.js';
 import { findRepo, repoPath, type Repo } from '../git/repo.js';
 import { gitBuffer } from '../git/run.js';
 import type { Profile } from '../profiles/config.js';
 import { decodeScalar, type PathSegment, type TomlDocument } from '../toml/index.js';
+import { scanOrThrow } from '../toml/scan-or-throw.js';
 import { decodeText } from '../util/io.js';
 import { envFromToml, type EnvNaming, type EnvSecret } from './env-naming.js';
 

@@ -4,7 +4,8 @@ import { GitSealError } from '../errors.js';
 import { decryptValue, deriveValueKeys, encryptValue, FORMAT_VERSION, TOKEN_PREFIX, UnknownVersionError, ValueAuthError, type ValueKeys } from '../crypto/value.js';
 import { canonicalRecipient, stanzaCount, unwrapDataKey, wrapDataKey } from '../age/index.js';
 import { PluginIdentity } from '../age/plugin-identity.js';
-import { scanToml, TomlSyntaxError, type PathSegment, type ScalarSpan, type TomlDocument } from '../toml/index.js';
+import type { PathSegment, ScalarSpan, TomlDocument } from '../toml/index.js';
+import { scanOrThrow } from '../toml/scan-or-throw.js';
 import { formatKeyPath } from './keypath.js';
 import { assembleSealed, META_TABLE, metaStart, readMeta, sealedBody, type SealedMeta } from './meta.js';
 
@@ -92,17 +93,6 @@ export function unsealedValueError(file: string, spans: readonly ScalarSpan[], h
 /** Cheap test for the [gitseal] table; parseSealed is the exact one. */
 export function looksSealed(text: string): boolean {
   return SEALED_HEADER.test(text);
-}
-
-export function scanOrThrow(text: string, file: string): TomlDocument {
-  try {
-    return scanToml(text);
-  } catch (err) {
-    if (err instanceof TomlSyntaxError) {
-      throw new GitSealError(`${file}:${err.line}:${err.col}: ${err.reason}`, 'fix the TOML syntax and try again');
-    }
-    throw err;
-  }
 }
 
 /** Parse a sealed file, or return null when the text is plaintext TOML (no [gitseal] table). */
