@@ -12,7 +12,7 @@ import { HybridRecipient } from './hybrid.js';
 import { PluginRecipient } from './plugin-recipient.js';
 import { TagRecipient } from './tag.js';
 
-export const DATA_KEY_BYTES = 32;
+const DATA_KEY_BYTES = 32;
 
 const CORRUPT_HINT = 'the encrypted file is corrupt or was tampered with; restore it from git history (git checkout -- FILE)';
 

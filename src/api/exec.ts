@@ -253,7 +253,7 @@ export function githubMasks(values: readonly string[]): string {
  * stderr, and only while stderr still looks like the runner's: a pipe distinct from stdout, or a
  * terminal. A file, /dev/null or `2>&1` would put the masks in data and hide them from the runner.
  */
-export function maskChannelProblem(): string | null {
+function maskChannelProblem(): string | null {
   if (isatty(2)) return null;
   let err;
   try {
@@ -325,7 +325,7 @@ export function runCommand(cmd: string, args: readonly string[], env: NodeJS.Pro
 }
 
 /** The variable holding the private file's path in `exec --as-file`. */
-export const SECRETS_FILE_VAR = 'GITSEAL_SECRETS_FILE';
+const SECRETS_FILE_VAR = 'GITSEAL_SECRETS_FILE';
 
 /** A fresh 0700 directory, on tmpfs when there is one (/dev/shm, then $XDG_RUNTIME_DIR), else in the temp directory. */
 function privateDir(env: NodeJS.ProcessEnv): { dir: string; tmpfs: boolean } {

@@ -6,7 +6,7 @@ import { gitBuffer } from './run.js';
 import { anchoredPattern, attributeLinePattern, attributePattern } from './wildmatch.js';
 
 export const DRIVER = 'git-seal';
-export const ATTRIBUTES = `filter=${DRIVER} diff=${DRIVER} merge=${DRIVER}`;
+const ATTRIBUTES = `filter=${DRIVER} diff=${DRIVER} merge=${DRIVER}`;
 
 /** dlt's and Streamlit's secrets layouts, in any directory of the repository. */
 export const DEFAULT_PATTERNS = ['**/.dlt/secrets.toml', '**/.dlt/*.secrets.toml', '**/.dlt/secrets.*.toml', '**/.streamlit/secrets.toml'];
@@ -20,7 +20,7 @@ export function attributeLine(pattern: string): string {
  * The config is never a secrets file, even under a profile glob that matches every .toml file: this line (last,
  * since a later line wins) takes the git-seal attributes off it, so git never runs the filter on it.
  */
-export const CONFIG_ATTRIBUTES = `/${CONFIG_FILE} !filter !diff !merge`;
+const CONFIG_ATTRIBUTES = `/${CONFIG_FILE} !filter !diff !merge`;
 
 /**
  * Add `PATTERN filter=git-seal diff=git-seal merge=git-seal` lines for the patterns not yet covered,

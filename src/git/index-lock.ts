@@ -7,7 +7,7 @@ import type { Repo } from './repo.js';
 import { git } from './run.js';
 
 /** Path of the repository's index (honours GIT_INDEX_FILE and linked worktrees). */
-export function indexPath(repo: Repo): string {
+function indexPath(repo: Repo): string {
   return resolve(repo.root, git(['rev-parse', '--git-path', 'index'], { cwd: repo.root }));
 }
 

@@ -55,7 +55,7 @@ const LAUNCHER =
  * repository when the package lives inside it (a devDependency: no global install needed), `git-seal`
  * when that is on PATH and is this same install, else the launcher with absolute paths.
  */
-export function selfCommand(root: string): string {
+function selfCommand(root: string): string {
   const script = binScript();
   const node = onPath('node') === realpathSync(process.execPath) ? 'node' : process.execPath;
   const rel = relative(realpathSync(root), script);

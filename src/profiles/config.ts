@@ -170,7 +170,7 @@ export function loadConfigIfPresent(root: string): GitSealConfig | null {
 
 const matchers = new WeakMap<Profile, (p: string) => boolean>();
 
-export function profileMatches(profile: Profile, relPath: string): boolean {
+function profileMatches(profile: Profile, relPath: string): boolean {
   let m = matchers.get(profile);
   if (!m) {
     m = patternMatcher(profile.patterns);

@@ -3,7 +3,7 @@ import { GitSealError } from '../errors.js';
 import { decodeUtf8, TomlSyntaxError } from '../toml/index.js';
 import { withFileLock, writeFileAtomic } from './atomic.js';
 
-export const STDIN_NAME = '<stdin>';
+const STDIN_NAME = '<stdin>';
 
 export function readStdin(): Buffer {
   try {
