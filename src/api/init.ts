@@ -9,7 +9,7 @@ import type { Repo } from '../git/repo.js';
 import { patternMatcher } from '../git/wildmatch.js';
 import { gitBuffer, gitMaybe } from '../git/run.js';
 import { CONFIG_FILE, loadConfig } from '../profiles/config.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { writeFileAtomic } from '../git/atomic-write.js';
 import { secretsMatcher } from './check.js';
 
 export interface InitOptions {

@@ -13,7 +13,7 @@ import { listFiles, type TreeEntry } from '../git/tree.js';
 import type { PathSegment } from '../toml/index.js';
 import { loadConfig, plaintextKeyFilter, profileFor, type GitSealConfig, type Profile } from '../profiles/config.js';
 import { decodeText } from '../util/io.js';
-import { withFileLock, writeFileAtomic } from '../util/atomic.js';
+import { withFileLock, writeFileAtomic } from '../git/atomic-write.js';
 import { stopPoint } from '../util/test-hook.js';
 
 export interface RekeyFileResult {

@@ -27,7 +27,7 @@ import {
   type ScalarSpan,
   type TomlDocument,
 } from '../toml/index.js';
-import { withFileLock, writeFileAtomic } from '../util/atomic.js';
+import { withFileLock, writeFileAtomic } from '../git/atomic-write.js';
 import { decodeText, readBytes, readText } from '../util/io.js';
 import { secretsMatcher } from './check.js';
 

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CONFIG_FILE } from '../profiles/config.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { writeFileAtomic } from './atomic-write.js';
 import { gitBuffer } from './run.js';
 import { anchoredPattern, attributeLinePattern, attributePattern } from './wildmatch.js';
 

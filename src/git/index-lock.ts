@@ -1,7 +1,7 @@
 import { copyFileSync, existsSync, linkSync, readFileSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { GitSealError } from '../errors.js';
-import { privateGitSealDir, tempName } from '../util/atomic.js';
+import { privateGitSealDir, tempName } from './atomic-write.js';
 import { stopPoint } from '../util/test-hook.js';
 import type { Repo } from './repo.js';
 import { git } from './run.js';

@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, renameSyn
 import { delimiter, dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GitSealError } from '../errors.js';
-import { assertUnchanged, privateGitSealDir, sweepStale, tempDirFor, tempName, withFileLock, writeFileAtomic } from '../util/atomic.js';
+import { assertUnchanged, privateGitSealDir, sweepStale, tempDirFor, tempName, withFileLock, writeFileAtomic } from './atomic-write.js';
 import { loadIdentities } from '../age/index.js';
 import { batchesUnwraps, looksSealed } from '../format/seal.js';
 import { loadConfigIfPresent } from '../profiles/config.js';

@@ -5,7 +5,7 @@ import { secretsMatcher } from '../api/check.js';
 import { looksSealed, seal } from '../format/seal.js';
 import { plaintextKeyFilter, profileFor, type GitSealConfig } from '../profiles/config.js';
 import { scanToml } from '../toml/index.js';
-import { withFileLock, writeFileAtomic } from '../util/atomic.js';
+import { withFileLock, writeFileAtomic } from './atomic-write.js';
 import { sealedByAttributes } from './attributes.js';
 import type { Repo } from './repo.js';
 import { git, gitBuffer } from './run.js';
