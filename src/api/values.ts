@@ -29,7 +29,7 @@ import {
 } from '../toml/index.js';
 import { withFileLock, writeFileAtomic } from '../git/atomic-write.js';
 import { decodeText, readBytes, readText } from '../util/io.js';
-import { secretsMatcher } from './check.js';
+import { secretsMatcher } from '../git/attributes.js';
 
 // ---------------------------------------------------------------- key paths
 
