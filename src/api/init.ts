@@ -6,7 +6,7 @@ import { formatBasicString } from '../toml/index.js';
 import { DEFAULT_PATTERNS, ensureAttributes, secretsMatcher } from '../git/attributes.js';
 import { install, installHook, type InstallResult } from '../git/install.js';
 import type { Repo } from '../git/repo.js';
-import { patternMatcher } from '../git/wildmatch.js';
+import { patternMatcher } from '../util/wildmatch.js';
 import { gitBuffer, gitMaybe } from '../git/run.js';
 import { CONFIG_FILE, loadConfig } from '../profiles/config.js';
 import { writeFileAtomic } from '../git/atomic-write.js';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { CONFIG_FILE, type GitSealConfig } from '../profiles/config.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { gitBuffer } from './run.js';
-import { anchoredPattern, attributeLinePattern, attributePattern, patternMatcher } from './wildmatch.js';
+import { anchoredPattern, attributeLinePattern, attributePattern, patternMatcher } from '../util/wildmatch.js';
 
 export const DRIVER = 'git-seal';
 const ATTRIBUTES = `filter=${DRIVER} diff=${DRIVER} merge=${DRIVER}`;

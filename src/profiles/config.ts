@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GitSealError } from '../errors.js';
 import { canonicalRecipient, isRecipientString, parseRecipient } from '../age/index.js';
-import { gitPatterns, PatternError, patternMatcher } from '../git/wildmatch.js';
+import { gitPatterns, PatternError, patternMatcher } from '../util/wildmatch.js';
 import { decodeText } from '../util/io.js';
 import { scanOrThrow } from '../toml/scan-or-throw.js';
 import { toObject, type TomlPlain } from '../toml/to-object.js';
