@@ -28,7 +28,7 @@ function joinDashValues(argv: string[]): string[] {
   return out;
 }
 
-export function buildCli(argv: string[]): Argv {
+function buildCli(argv: string[]): Argv {
   return yargs(joinDashValues(argv))
     .scriptName('git-seal')
     .usage('$0 <command> [options]\n\nGit-native encrypted secrets TOML files: each value sealed with age, keys and comments readable.')
@@ -61,7 +61,7 @@ function unmarkLiterals(argv: Record<string, unknown>): void {
  * yargs echoes stray arguments ("Unknown argument: hunter2"); a stray positional may well be a secret
  * typed in the wrong place, so only option names are shown.
  */
-export function maskUnknownArguments(msg: string, argv: readonly string[]): string {
+function maskUnknownArguments(msg: string, argv: readonly string[]): string {
   const m = /^(Unknown arguments?): (.*)$/s.exec(msg);
   if (!m) return msg;
   const isOption = (a: string) => argv.some((x) => x === `--${a}` || x === `-${a}` || x.startsWith(`--${a}=`));

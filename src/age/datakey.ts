@@ -7,13 +7,12 @@
 import type { Identity, Recipient } from 'age-encryption';
 import { GitSealError } from '../errors.js';
 import { AgeFormatError, armorDecode, armorEncode, decryptAgeFile, encryptAgeFile, parseAgeFile, type ParsedFile } from './age-file.js';
-import { decodeBase64NoPad } from './base64.js';
 import { canonicalRecipient, parseRecipient } from './keys.js';
 import { HybridRecipient } from './hybrid.js';
 import { PluginRecipient } from './plugin-recipient.js';
 import { TagRecipient } from './tag.js';
 
-export const DATA_KEY_BYTES = 32;
+const DATA_KEY_BYTES = 32;
 
 const CORRUPT_HINT = 'the encrypted file is corrupt or was tampered with; restore it from git history (git checkout -- FILE)';
 
@@ -125,51 +124,9 @@ function decodeArmor(armored: string, source: string | undefined): Uint8Array {
   }
 }
 
-const PRINTABLE = /^[\x20-\x7e]*$/;
-
-/**
- * Parse the header of a binary age file (strictly, per the C2SP age spec).
- * Exported for diagnostics; unwrapDataKey does not depend on it for security.
- */
-export function parseAgeHeader(file: Uint8Array, source?: string): { stanzas: HeaderStanza[]; headerLength: number } {
-  const bad = (why: string): never => {
-    throw new GitSealError(`${label(source)} has an invalid age header (${why})`, CORRUPT_HINT);
-  };
-  let pos = 0;
-  const nextLine = (): string => {
-    const nl = file.indexOf(0x0a, pos);
-    if (nl < 0) bad('truncated');
-    const line = Buffer.from(file.buffer, file.byteOffset + pos, nl - pos).toString('latin1');
-    pos = nl + 1;
-    if (!PRINTABLE.test(line)) bad('non-printable characters');
-    return line;
-  };
-  if (nextLine() !== 'age-encryption.org/v1') bad('unknown version line');
-  const stanzas: HeaderStanza[] = [];
-  for (;;) {
-    const line = nextLine();
-    if (line.startsWith('--- ')) {
-      const mac = decodeBase64NoPad(line.slice(4));
-      if (mac === null || mac.length !== 32) bad('malformed MAC line');
-      return { stanzas, headerLength: pos };
-    }
-    if (!line.startsWith('-> ')) bad('expected a stanza or the MAC line');
-    const args = line.slice(3).split(' ');
-    if (args.some((a) => a.length === 0)) bad('empty stanza argument');
-    let bodyLength = 0;
-    for (;;) {
-      const b = nextLine();
-      const bytes = b.length <= 64 ? decodeBase64NoPad(b) : null;
-      if (bytes === null) bad('malformed stanza body');
-      bodyLength += bytes!.length;
-      if (b.length < 64) break;
-    }
-    stanzas.push({ type: args[0], args, bodyLength });
-  }
-}
-
-// The data key of a file is parsed by stanzaCount, by unwrapDataKey and again by the next command on
-// the same blob; parse each armored text once (it is public: the header and the encrypted payload).
+// The data key of a file is parsed (by age-file.ts's one parser) for stanzaCount, for unwrapDataKey and
+// again by the next command on the same blob; parse each armored text once (it is public: the header and
+// the encrypted payload).
 const parsedCache = new Map<string, ParsedFile>();
 
 function parseDataKey(armored: string, source: string | undefined): ParsedFile {

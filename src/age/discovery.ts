@@ -102,7 +102,7 @@ export function sopsDefaultKeyFiles(env: NodeJS.ProcessEnv = process.env, home: 
 }
 
 /** The SSH private keys tried by default, as SOPS and ssh do. */
-export function defaultSshKeyFiles(home: string = homedir()): string[] {
+function defaultSshKeyFiles(home: string = homedir()): string[] {
   return [join(home, '.ssh', 'id_ed25519'), join(home, '.ssh', 'id_rsa')];
 }
 

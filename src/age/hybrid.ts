@@ -12,7 +12,7 @@ import { loadTypageRecipients } from './typage-internal.js';
 
 export const HYBRID_RECIPIENT_HRP = 'age1pq';
 export const HYBRID_IDENTITY_HRP = 'AGE-SECRET-KEY-PQ-';
-export const HYBRID_STANZA_TYPE = 'mlkem768x25519';
+const HYBRID_STANZA_TYPE = 'mlkem768x25519';
 /** ML-KEM-768 encapsulation key (1184) + X25519 public key (32). */
 const HYBRID_RECIPIENT_BYTES = 1216;
 

@@ -1,8 +1,8 @@
 /** git-seal's age key handling: recipients, identities, identity files and data-key wrapping. */
 export { X25519Identity, X25519Recipient } from './x25519.js';
 export { HybridIdentity, HybridRecipient } from './hybrid.js';
-export { SshEd25519Identity, SshEd25519Recipient } from './ssh-ed25519.js';
-export { SshRsaIdentity, SshRsaRecipient } from './ssh-rsa.js';
+export { SshEd25519Recipient } from './ssh-ed25519.js';
+export { SshRsaRecipient } from './ssh-rsa.js';
 export { SshKeyFileIdentity, loadSshKeyFile, type AskPassphrase } from './ssh-key-file.js';
 export { parseAuthorizedKeys, sshFingerprint, type AuthorizedKeys } from './openssh-key.js';
 export {
@@ -23,7 +23,6 @@ export {
 export { formatIdentityFile, formatRfc3339, parseIdentityFile, parseIdentityText } from './identity-file.js';
 export {
   defaultKeyFile,
-  defaultSshKeyFiles,
   loadIdentities,
   sopsDefaultKeyFiles,
   unlockDeferred,
@@ -32,9 +31,7 @@ export {
   type LoadIdentitiesOptions,
 } from './discovery.js';
 export {
-  DATA_KEY_BYTES,
   headerStanzas,
-  parseAgeHeader,
   stanzaCount,
   unwrapDataKey,
   wrapDataKey,

@@ -11,7 +11,7 @@ import { GitSealError } from '../errors.js';
 import { DeferredIdentity } from './deferred.js';
 
 /** How long a key command may take (e.g. waiting for a password manager's unlock): 2 minutes. */
-export const KEY_COMMAND_TIMEOUT_MS = 120_000;
+const KEY_COMMAND_TIMEOUT_MS = 120_000;
 const MAX_OUTPUT = 1 << 20;
 
 /** Split a command line into words, shell-style but without expansion; null when a quote is unclosed. */

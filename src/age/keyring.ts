@@ -12,8 +12,8 @@ import { DeferredIdentity } from './deferred.js';
 import { parseIdentityText } from './identity-file.js';
 import { warnOnce } from './warn.js';
 
-export const KEYRING_SERVICE = 'git-seal';
-export const KEYRING_ACCOUNT = 'age-identity';
+const KEYRING_SERVICE = 'git-seal';
+const KEYRING_ACCOUNT = 'age-identity';
 export const KEYRING_SOURCE = 'OS keyring (git-seal/age-identity)';
 /** A locked keyring may show an unlock dialog; give the user time, not forever. */
 const KEYRING_TIMEOUT_MS = 120_000;
@@ -56,7 +56,7 @@ function keyringError(what: string, err: unknown): GitSealError {
 }
 
 /** The identity text stored in the keyring, or null when there is no entry. */
-export async function readKeyring(): Promise<string | null> {
+async function readKeyring(): Promise<string | null> {
   const e = await entry();
   try {
     return await e.getPassword(AbortSignal.timeout(KEYRING_TIMEOUT_MS));

@@ -16,25 +16,25 @@ import { encodeBase64NoPad } from './base64.js';
 
 export const SSH_ED25519 = 'ssh-ed25519';
 export const SSH_RSA = 'ssh-rsa';
-export const MIN_RSA_BITS = 2048;
-export const MAX_RSA_BITS = 16384;
+const MIN_RSA_BITS = 2048;
+const MAX_RSA_BITS = 16384;
 
 const SUPPORTED_HINT = 'age supports ssh-ed25519 and ssh-rsa (2048 bits or more) keys; make one with `ssh-keygen -t ed25519`, or use an age1… key';
 
 /** Key types OpenSSH knows that age cannot encrypt to (ECDSA, DSA, FIDO security keys). */
-export function isUnsupportedSshKeyType(t: string): boolean {
+function isUnsupportedSshKeyType(t: string): boolean {
   return /^(ecdsa-sha2-[a-z0-9]+|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-[a-z0-9]+@openssh\.com|ssh-dss)$/.test(t);
 }
 
 /** A short human name for an SSH key type, for messages. */
-export function describeSshKeyType(t: string): string {
+function describeSshKeyType(t: string): string {
   if (t.startsWith('sk-')) return `security-key (${t})`;
   if (t.startsWith('ecdsa-')) return `ECDSA (${t})`;
   if (t === 'ssh-dss') return 'DSA (ssh-dss)';
   return t;
 }
 
-export function unsupportedKeyTypeError(t: string, where: string): GitSealError {
+function unsupportedKeyTypeError(t: string, where: string): GitSealError {
   return new GitSealError(`${where}${describeSshKeyType(t)} SSH keys cannot be used with age`, SUPPORTED_HINT);
 }
 
@@ -43,7 +43,7 @@ export function unsupportedKeyTypeError(t: string, where: string): GitSealError 
 
 class WireError extends Error {}
 
-export class WireReader {
+class WireReader {
   #pos = 0;
   constructor(readonly buf: Buffer) {}
   get done(): boolean {
@@ -124,7 +124,7 @@ function bitLength(unsigned: Buffer): number {
  * does before hashing), checked like Go (odd exponent from 3 to 2^24) and must have
  * at least 2048 bits.
  */
-export function decodeSshPublicKeyBlob(blob: Buffer, where: string): SshPublicKey {
+function decodeSshPublicKeyBlob(blob: Buffer, where: string): SshPublicKey {
   const bad = (why: string): never => {
     throw new GitSealError(`${where}malformed SSH public key (${why})`, 'copy the whole key line, e.g. from ~/.ssh/id_ed25519.pub');
   };
@@ -333,7 +333,7 @@ export function parseOpenSshPrivateKey(text: string, source: string): OpenSshKey
 }
 
 /** Thrown by {@link decryptOpenSshPrivateKey} when the passphrase does not open the key. */
-export class WrongPassphraseError extends GitSealError {}
+class WrongPassphraseError extends GitSealError {}
 
 async function bcryptPbkdf(passphrase: Buffer, salt: Buffer, rounds: number, length: number): Promise<Buffer> {
   const { pbkdf } = (await import('bcrypt-pbkdf')).default;

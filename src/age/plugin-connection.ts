@@ -71,7 +71,7 @@ function defaultTimeout(env: NodeJS.ProcessEnv): number {
 }
 
 /** Stanza text exactly as in an age header: args on the first line, base64 body in 64-column lines. */
-export function encodeStanza(type: string, args: readonly string[] = [], body: Uint8Array = new Uint8Array(0)): string {
+function encodeStanza(type: string, args: readonly string[] = [], body: Uint8Array = new Uint8Array(0)): string {
   const b64 = encodeBase64NoPad(body);
   let text = `-> ${[type, ...args].join(' ')}\n`;
   for (let i = 0; i < b64.length; i += 64) text += b64.slice(i, i + 64) + '\n';

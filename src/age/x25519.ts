@@ -25,9 +25,9 @@ import { hkdfSha256 } from '../crypto/hkdf.js';
 import { decodeBase64NoPad, encodeBase64NoPad } from './base64.js';
 import * as bech32 from './bech32.js';
 
-export const X25519_RECIPIENT_HRP = 'age';
-export const X25519_IDENTITY_HRP = 'AGE-SECRET-KEY-';
-export const X25519_STANZA_TYPE = 'X25519';
+const X25519_RECIPIENT_HRP = 'age';
+const X25519_IDENTITY_HRP = 'AGE-SECRET-KEY-';
+const X25519_STANZA_TYPE = 'X25519';
 
 const LABEL = 'age-encryption.org/v1/X25519';
 const ZERO_NONCE = Buffer.alloc(12);

@@ -9,7 +9,7 @@ import { attributeLine, sealedByAttributes } from '../git/attributes.js';
 import { CatFileBatch } from '../git/cat-file.js';
 import { filterConfig, hookPath, hookState, installedConfig } from '../git/install.js';
 import { findRepo, gitVersion, type Repo } from '../git/repo.js';
-import { gitPatterns, patternMatcher } from '../git/wildmatch.js';
+import { gitPatterns, patternMatcher } from '../util/wildmatch.js';
 import { loadConfigIfPresent, type GitSealConfig } from '../profiles/config.js';
 import { decodeText } from '../util/io.js';
 import { inspectBlob } from './check.js';

@@ -6,7 +6,7 @@ import type { Identity } from 'age-encryption';
 import { GitSealError } from '../errors.js';
 import { openSealed, parseSealed } from '../format/seal.js';
 import { scanToml, TomlSyntaxError } from '../toml/index.js';
-import { withFileLock, writeFileAtomic } from '../util/atomic.js';
+import { withFileLock, writeFileAtomic } from '../git/atomic-write.js';
 import { decodeText, readBytes } from '../util/io.js';
 import { fileContext, filterInstalled, resealEdited } from './values.js';
 

@@ -5,11 +5,12 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { isatty } from 'node:tty';
 import type { Identity } from 'age-encryption';
 import { GitSealError } from '../errors.js';
-import { isSealedScalar, looksSealed, openSealed, parseSealed, prefetchDataKeys, scanOrThrow, unsealedValueError, unsealedValues, VALUE_IN_CLEAR_HINT } from '../format/seal.js';
+import { isSealedScalar, looksSealed, openSealed, parseSealed, prefetchDataKeys, unsealedValueError, unsealedValues, VALUE_IN_CLEAR_HINT } from '../format/seal.js';
 import { findRepo, repoPath, type Repo } from '../git/repo.js';
 import { gitBuffer } from '../git/run.js';
 import type { Profile } from '../profiles/config.js';
 import { decodeScalar, type PathSegment, type TomlDocument } from '../toml/index.js';
+import { scanOrThrow } from '../toml/scan-or-throw.js';
 import { decodeText } from '../util/io.js';
 import { envFromToml, type EnvNaming, type EnvSecret } from './env-naming.js';
 
@@ -252,7 +253,7 @@ export function githubMasks(values: readonly string[]): string {
  * stderr, and only while stderr still looks like the runner's: a pipe distinct from stdout, or a
  * terminal. A file, /dev/null or `2>&1` would put the masks in data and hide them from the runner.
  */
-export function maskChannelProblem(): string | null {
+function maskChannelProblem(): string | null {
   if (isatty(2)) return null;
   let err;
   try {
@@ -324,7 +325,7 @@ export function runCommand(cmd: string, args: readonly string[], env: NodeJS.Pro
 }
 
 /** The variable holding the private file's path in `exec --as-file`. */
-export const SECRETS_FILE_VAR = 'GITSEAL_SECRETS_FILE';
+const SECRETS_FILE_VAR = 'GITSEAL_SECRETS_FILE';
 
 /** A fresh 0700 directory, on tmpfs when there is one (/dev/shm, then $XDG_RUNTIME_DIR), else in the temp directory. */
 function privateDir(env: NodeJS.ProcessEnv): { dir: string; tmpfs: boolean } {

@@ -3,14 +3,13 @@ import { join } from 'node:path';
 import { loadIdentities, unlockDeferred } from '../age/index.js';
 import { createIdentityFile } from '../age/keystore.js';
 import { formatBasicString } from '../toml/index.js';
-import { DEFAULT_PATTERNS, ensureAttributes } from '../git/attributes.js';
+import { DEFAULT_PATTERNS, ensureAttributes, secretsMatcher } from '../git/attributes.js';
 import { install, installHook, type InstallResult } from '../git/install.js';
 import type { Repo } from '../git/repo.js';
-import { patternMatcher } from '../git/wildmatch.js';
+import { patternMatcher } from '../util/wildmatch.js';
 import { gitBuffer, gitMaybe } from '../git/run.js';
 import { CONFIG_FILE, loadConfig } from '../profiles/config.js';
-import { writeFileAtomic } from '../util/atomic.js';
-import { secretsMatcher } from './check.js';
+import { writeFileAtomic } from '../git/atomic-write.js';
 
 export interface InitOptions {
   identityFiles?: string[];
@@ -35,13 +34,13 @@ function slug(s: string): string {
   return s.toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '');
 }
 
-export function defaultName(root: string): string {
+function defaultName(root: string): string {
   const user = gitMaybe(['config', 'user.name'], { cwd: root });
   return slug(user ?? '') || slug(process.env.USER ?? '') || 'me';
 }
 
 /** The starting .gitseal.toml: dlt's and Streamlit's layouts, with the caller as the only recipient. */
-export function defaultConfigText(name: string, recipient: string): string {
+function defaultConfigText(name: string, recipient: string): string {
   const me = formatBasicString(name);
   return `# git-seal configuration: public keys only, commit this file. See docs/CONFIG.md.
 version = 1
@@ -70,7 +69,7 @@ recipients = [${me}]
 }
 
 /** Secrets files present in the work tree but hidden by .gitignore. */
-export function ignoredSecrets(repo: Repo, isSecrets: (p: string) => boolean): string[] {
+function ignoredSecrets(repo: Repo, isSecrets: (p: string) => boolean): string[] {
   const out = gitBuffer(['ls-files', '--others', '--ignored', '--exclude-standard', '-z'], { cwd: repo.root, allowFailure: true });
   return (out?.toString('utf8').split('\0') ?? []).filter((p) => p && isSecrets(p));
 }

@@ -5,7 +5,7 @@ import { canonicalRecipient, generateIdentity, parseRecipient } from '../age/ind
 import type { Repo } from '../git/repo.js';
 import { CONFIG_FILE, getProfile, loadConfig, parseConfig, type GitSealConfig, type Profile } from '../profiles/config.js';
 import { addProfileMember, removeProfileMember, removeRecipientKey, setRecipientKey } from '../profiles/edit.js';
-import { withFileLock, writeFileAtomic } from '../util/atomic.js';
+import { withFileLock, writeFileAtomic } from '../git/atomic-write.js';
 import { rekey, type RekeyReport } from './rekey.js';
 
 const NAME_RE = /^[A-Za-z0-9_-]+$/;

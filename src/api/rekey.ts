@@ -2,7 +2,6 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import type { Identity } from 'age-encryption';
 import { GitSealError } from '../errors.js';
-import { stanzaCount } from '../age/index.js';
 import { formatKeyPath } from '../format/keypath.js';
 import { batchesUnwraps, sameSet, isSealedScalar, looksSealed, openSealed, parseSealed, prefetchDataKeys, seal, type SealedFile } from '../format/seal.js';
 import { CatFileBatch } from '../git/cat-file.js';
@@ -14,7 +13,7 @@ import { listFiles, type TreeEntry } from '../git/tree.js';
 import type { PathSegment } from '../toml/index.js';
 import { loadConfig, plaintextKeyFilter, profileFor, type GitSealConfig, type Profile } from '../profiles/config.js';
 import { decodeText } from '../util/io.js';
-import { withFileLock, writeFileAtomic } from '../util/atomic.js';
+import { withFileLock, writeFileAtomic } from '../git/atomic-write.js';
 import { stopPoint } from '../util/test-hook.js';
 
 export interface RekeyFileResult {
@@ -63,7 +62,7 @@ interface Pending {
 
 /** True when the file is sealed to exactly `recipients` and its data key header agrees with its list. */
 function upToDate(sealed: SealedFile, recipients: readonly string[]): boolean {
-  return sameSet(sealed.meta.recipients, recipients) && stanzaCount(sealed.meta.dataKey) === sealed.meta.recipients.length;
+  return sameSet(sealed.meta.recipients, recipients) && sealed.headerMatchesRecipients;
 }
 
 /** An array counts as one secret: `schemas`, not `schemas[0]`, `schemas[1]`. */
@@ -147,7 +146,7 @@ function describeChange(result: RekeyFileResult, from: SealedFile, to: readonly 
   const removed = from.meta.recipients.filter((r) => !to.includes(r));
   result.added = [...new Set([...result.added, ...to.filter((r) => !from.meta.recipients.includes(r))])];
   result.removed = [...new Set([...result.removed, ...removed])];
-  if (removed.length || stanzaCount(from.meta.dataKey) !== from.meta.recipients.length) {
+  if (removed.length || !from.headerMatchesRecipients) {
     result.rotated = true;
     result.exposedKeys = [...new Set([...result.exposedKeys, ...encryptedKeys(from)])];
   }

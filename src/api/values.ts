@@ -4,7 +4,7 @@ import type { Identity } from 'age-encryption';
 import { GitSealError } from '../errors.js';
 import { formatKeyPath } from '../format/keypath.js';
 import { META_TABLE } from '../format/meta.js';
-import { isSealedScalar, openSealed, openWithKey, parseSealed, scanOrThrow, seal, unsealedValueError, unsealedValues, unwrapFileDataKey, VALUE_IN_CLEAR_HINT, type SealedFile, type UnlockedFile } from '../format/seal.js';
+import { isSealedScalar, openSealed, openWithKey, parseSealed, seal, unsealedValueError, unsealedValues, unwrapFileDataKey, VALUE_IN_CLEAR_HINT, type SealedFile, type UnlockedFile } from '../format/seal.js';
 import { sealedByAttributes } from '../git/attributes.js';
 import { installedConfig } from '../git/install.js';
 import { findRepo, repoPath, type Repo } from '../git/repo.js';
@@ -12,6 +12,7 @@ import { gitBuffer } from '../git/run.js';
 import { loadConfigIfPresent, plaintextKeyFilter, profileFor, type GitSealConfig, type Profile } from '../profiles/config.js';
 import { checkAtom } from '../toml/atoms.js';
 import { readString } from '../toml/strings.js';
+import { scanOrThrow } from '../toml/scan-or-throw.js';
 import { toObject, type TomlPlain } from '../toml/to-object.js';
 import {
   decodeScalar,
@@ -26,9 +27,9 @@ import {
   type ScalarSpan,
   type TomlDocument,
 } from '../toml/index.js';
-import { withFileLock, writeFileAtomic } from '../util/atomic.js';
+import { withFileLock, writeFileAtomic } from '../git/atomic-write.js';
 import { decodeText, readBytes, readText } from '../util/io.js';
-import { secretsMatcher } from './check.js';
+import { secretsMatcher } from '../git/attributes.js';
 
 // ---------------------------------------------------------------- key paths
 

@@ -8,7 +8,7 @@ export interface GlobalArgs {
   debug?: boolean;
 }
 
-export async function identitiesFor(args: GlobalArgs): Promise<LoadedIdentities> {
+async function identitiesFor(args: GlobalArgs): Promise<LoadedIdentities> {
   return loadIdentities({ identityFiles: args.identity ?? [], env: process.env });
 }
 

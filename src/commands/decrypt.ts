@@ -2,7 +2,8 @@ import type { CommandModule } from 'yargs';
 import { fileContext } from '../api/values.js';
 import { openText } from '../format/seal.js';
 import { plaintextKeyFilter } from '../profiles/config.js';
-import { readText, rewriting, writeOutput } from '../util/io.js';
+import { readText } from '../util/io.js';
+import { rewriting, writeOutput } from './output.js';
 import { identityList, type GlobalArgs } from './common.js';
 
 interface Args extends GlobalArgs {

@@ -4,7 +4,7 @@ import { looksSealed, openWithKey, parseSealed, unwrapFileDataKey } from '../for
 import { mergeSealedFiles } from '../git/merge.js';
 import { findRepo } from '../git/repo.js';
 import { loadConfigIfPresent, plaintextKeyFilter, profileFor } from '../profiles/config.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { writeFileAtomic } from '../git/atomic-write.js';
 import { identityList, type GlobalArgs } from './common.js';
 
 interface TextconvArgs extends GlobalArgs {

@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { parseSealed, sealText } from '../format/seal.js';
-import { readText, rewriting, writeOutput } from '../util/io.js';
+import { readText } from '../util/io.js';
+import { rewriting, writeOutput } from './output.js';
 import { identityList, toList, type GlobalArgs } from './common.js';
 
 interface Args extends GlobalArgs {

@@ -18,7 +18,7 @@ export interface SealedMeta {
   conflict?: string;
 }
 
-export function renderMeta(meta: SealedMeta, eol: string): string {
+function renderMeta(meta: SealedMeta, eol: string): string {
   const lines = [`[${META_TABLE}]`, META_COMMENT, `version = ${meta.version}`];
   if (!meta.finalNewline) lines.push('final_newline = false');
   if (meta.recipients.length === 0) lines.push('recipients = []');

@@ -4,7 +4,8 @@ import { GitSealError } from '../errors.js';
 import { decryptValue, deriveValueKeys, encryptValue, FORMAT_VERSION, TOKEN_PREFIX, UnknownVersionError, ValueAuthError, type ValueKeys } from '../crypto/value.js';
 import { canonicalRecipient, stanzaCount, unwrapDataKey, wrapDataKey } from '../age/index.js';
 import { PluginIdentity } from '../age/plugin-identity.js';
-import { scanToml, TomlSyntaxError, type PathSegment, type ScalarSpan, type TomlDocument } from '../toml/index.js';
+import type { PathSegment, ScalarSpan, TomlDocument } from '../toml/index.js';
+import { scanOrThrow } from '../toml/scan-or-throw.js';
 import { formatKeyPath } from './keypath.js';
 import { assembleSealed, META_TABLE, metaStart, readMeta, sealedBody, type SealedMeta } from './meta.js';
 
@@ -15,6 +16,11 @@ export interface SealedFile {
   /** Offset where the [gitseal] table starts; everything before it is the sealed body. */
   bodyEnd: number;
   meta: SealedMeta;
+  /**
+   * Whether the data key's age header holds one stanza per listed recipient; a list edited without
+   * re-wrapping the key does not. Read on first use (throws GitSealError for a malformed header).
+   */
+  readonly headerMatchesRecipients: boolean;
 }
 
 /** A sealed file whose data key is known. */
@@ -89,23 +95,22 @@ export function looksSealed(text: string): boolean {
   return SEALED_HEADER.test(text);
 }
 
-export function scanOrThrow(text: string, file: string): TomlDocument {
-  try {
-    return scanToml(text);
-  } catch (err) {
-    if (err instanceof TomlSyntaxError) {
-      throw new GitSealError(`${file}:${err.line}:${err.col}: ${err.reason}`, 'fix the TOML syntax and try again');
-    }
-    throw err;
-  }
-}
-
 /** Parse a sealed file, or return null when the text is plaintext TOML (no [gitseal] table). */
 export function parseSealed(text: string, file = '<stdin>', scanned?: TomlDocument): SealedFile | null {
   const doc = scanned ?? scanOrThrow(text, file);
   const bodyEnd = metaStart(doc, text);
   if (bodyEnd < 0) return null;
-  return { text, doc, bodyEnd, meta: readMeta(doc, text, file) };
+  const meta = readMeta(doc, text, file);
+  let matches: boolean | undefined;
+  return {
+    text,
+    doc,
+    bodyEnd,
+    meta,
+    get headerMatchesRecipients() {
+      return (matches ??= stanzaCount(meta.dataKey) === meta.recipients.length);
+    },
+  };
 }
 
 function asSealed(x: string | SealedFile, file: string): SealedFile | null {
@@ -305,13 +310,12 @@ export async function seal(input: string, opts: SealOptions): Promise<SealResult
   let dataKey: Uint8Array;
   let armor: string;
   let rotated = false;
-  const priorMeta = prior?.sealed.meta;
-  const priorHonest = priorMeta !== undefined && stanzaCount(priorMeta.dataKey) === priorMeta.recipients.length;
-  if (prior && priorHonest && sameSet(priorMeta!.recipients, recipients)) {
-    dataKey = prior.dataKey;
-    armor = priorMeta!.dataKey;
-  } else if (prior && priorHonest && priorMeta!.recipients.every((r) => recipients.includes(r))) {
-    dataKey = prior.dataKey;
+  const honestPrior = prior?.sealed.headerMatchesRecipients ? prior : null;
+  if (honestPrior && sameSet(honestPrior.sealed.meta.recipients, recipients)) {
+    dataKey = honestPrior.dataKey;
+    armor = honestPrior.sealed.meta.dataKey;
+  } else if (honestPrior && honestPrior.sealed.meta.recipients.every((r) => recipients.includes(r))) {
+    dataKey = honestPrior.dataKey;
     armor = await wrapDataKey(dataKey, recipients);
   } else {
     rotated = prior !== null;

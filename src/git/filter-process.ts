@@ -61,10 +61,10 @@ export interface FilterIo {
 }
 
 /** The capabilities this server implements, in the order they are advertised. */
-export const SUPPORTED_CAPABILITIES: readonly FilterCommand[] = ['clean', 'smudge'];
+const SUPPORTED_CAPABILITIES: readonly FilterCommand[] = ['clean', 'smudge'];
 
 /** Most delayed smudges held (queued, or done and not yet fetched by git) at once. */
-export const MAX_DELAYED = 4096;
+const MAX_DELAYED = 4096;
 /** Most files in one smudgeBatch call. */
 const BATCH_SIZE = 1024;
 
@@ -89,7 +89,7 @@ export function parseKeyValue(line: string): [key: string, value: string] {
  * capability list, answers with the server welcome, version 2 and the intersection of `supported`
  * with what the client offered. Returns the agreed capabilities.
  */
-export async function serverHandshake(
+async function serverHandshake(
   reader: PktLineReader,
   writer: PktLineWriter,
   supported: readonly string[] = SUPPORTED_CAPABILITIES,

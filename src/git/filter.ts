@@ -4,7 +4,6 @@ import type { Identity } from 'age-encryption';
 import { GitSealError } from '../errors.js';
 import { loadIdentities } from '../age/index.js';
 import { PluginIdentity } from '../age/plugin-identity.js';
-import { stanzaCount } from '../age/index.js';
 import { assembleSealed, META_TABLE, sealedBody } from '../format/meta.js';
 import {
   isSealedScalar,
@@ -373,7 +372,7 @@ export class SealFilter {
       const settings = this.settings(path, sealed);
       const want = [...settings.recipients].sort();
       if (want.length !== meta.recipients.length || want.some((r, i) => r !== meta.recipients[i])) return;
-      if (stanzaCount(meta.dataKey) !== meta.recipients.length) return;
+      if (!sealed.headerMatchesRecipients) return;
       const keep = plaintextKeyFilter(settings.plaintextKeys);
       for (const s of doc.scalars) if (s.start < bodyEnd && isSealedScalar(text, s) === Boolean(keep?.(s.path))) return;
       if (assembleSealed(sealedBody(text, bodyEnd), meta, doc.eol) !== text) return;

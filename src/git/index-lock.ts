@@ -1,13 +1,13 @@
 import { copyFileSync, existsSync, linkSync, readFileSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { GitSealError } from '../errors.js';
-import { privateGitSealDir, tempName } from '../util/atomic.js';
+import { privateGitSealDir, tempName } from './atomic-write.js';
 import { stopPoint } from '../util/test-hook.js';
 import type { Repo } from './repo.js';
 import { git } from './run.js';
 
 /** Path of the repository's index (honours GIT_INDEX_FILE and linked worktrees). */
-export function indexPath(repo: Repo): string {
+function indexPath(repo: Repo): string {
   return resolve(repo.root, git(['rev-parse', '--git-path', 'index'], { cwd: repo.root }));
 }
 

@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, renameSyn
 import { delimiter, dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GitSealError } from '../errors.js';
-import { assertUnchanged, privateGitSealDir, sweepStale, tempDirFor, tempName, withFileLock, writeFileAtomic } from '../util/atomic.js';
+import { assertUnchanged, privateGitSealDir, sweepStale, tempDirFor, tempName, withFileLock, writeFileAtomic } from './atomic-write.js';
 import { loadConfigIfPresent } from '../profiles/config.js';
 import { checkoutConverts, DRIVER, trackedSealedFiles } from './attributes.js';
 import { CatFileBatch } from './cat-file.js';
@@ -53,7 +53,7 @@ const LAUNCHER =
  * repository when the package lives inside it (a devDependency: no global install needed), `git-seal`
  * when that is on PATH and is this same install, else the launcher with absolute paths.
  */
-export function selfCommand(root: string): string {
+function selfCommand(root: string): string {
   const script = binScript();
   const node = onPath('node') === realpathSync(process.execPath) ? 'node' : process.execPath;
   const rel = relative(realpathSync(root), script);

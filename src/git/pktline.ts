@@ -13,7 +13,7 @@ import type { Writable } from 'node:stream';
 import { GitSealError } from '../errors.js';
 
 /** Largest pkt-line on the wire, length header included. */
-export const MAX_PKT_LEN = 65520;
+const MAX_PKT_LEN = 65520;
 /** Largest data payload of one pkt-line. */
 export const MAX_PKT_PAYLOAD = MAX_PKT_LEN - 4;
 
@@ -23,9 +23,7 @@ export type Packet =
   | { readonly kind: 'delim' }
   | { readonly kind: 'response-end' };
 
-export const FLUSH_PKT: Buffer = Buffer.from('0000', 'latin1');
-export const DELIM_PKT: Buffer = Buffer.from('0001', 'latin1');
-export const RESPONSE_END_PKT: Buffer = Buffer.from('0002', 'latin1');
+const FLUSH_PKT: Buffer = Buffer.from('0000', 'latin1');
 
 const FLUSH: Packet = Object.freeze({ kind: 'flush' });
 const DELIM: Packet = Object.freeze({ kind: 'delim' });
@@ -189,11 +187,6 @@ export class PktLineDecoder {
     this.queue.push(chunk);
   }
 
-  /** Bytes buffered but not yet returned as packets (a header already parsed counts as 0 bytes). */
-  get buffered(): number {
-    return this.queue.length;
-  }
-
   /** True when a packet has started but is incomplete (EOF now would truncate it). */
   get midPacket(): boolean {
     return this.pendingPayload >= 0 || this.queue.length > 0;
@@ -300,7 +293,7 @@ export class PktLineReader {
 }
 
 /** Default size of one write handed to the output stream. */
-export const DEFAULT_SEGMENT_BYTES = 1024 * 1024;
+const DEFAULT_SEGMENT_BYTES = 1024 * 1024;
 
 /**
  * Queues packets and sends them with as few `write()` calls as possible: everything queued goes
@@ -310,7 +303,6 @@ export const DEFAULT_SEGMENT_BYTES = 1024 * 1024;
  */
 export class PktLineWriter {
   private pending: Buffer[] = [];
-  private pendingBytes = 0;
   private failure: Error | null = null;
   private readonly onError = (err: Error): void => {
     this.failure ??= err;
@@ -323,21 +315,10 @@ export class PktLineWriter {
     output.on('error', this.onError);
   }
 
-  /** Bytes queued and not yet handed to the stream. */
-  get queued(): number {
-    return this.pendingBytes;
-  }
-
   private add(buf: Buffer): this {
     if (buf.length === 0) return this;
     this.pending.push(buf);
-    this.pendingBytes += buf.length;
     return this;
-  }
-
-  /** Queue one data packet. */
-  packet(payload: Uint8Array | string): this {
-    return this.add(encodePacket(payload));
   }
 
   /** Queue a text packet (`line` + LF). */
@@ -347,10 +328,6 @@ export class PktLineWriter {
 
   flushPkt(): this {
     return this.add(FLUSH_PKT);
-  }
-
-  delimPkt(): this {
-    return this.add(DELIM_PKT);
   }
 
   /** Queue content split into max-size data packets (no trailing flush). */
@@ -363,7 +340,6 @@ export class PktLineWriter {
   async send(): Promise<void> {
     const pieces = this.pending;
     this.pending = [];
-    this.pendingBytes = 0;
     let i = 0;
     while (i < pieces.length) {
       let j = i;

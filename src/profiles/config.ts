@@ -2,9 +2,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GitSealError } from '../errors.js';
 import { canonicalRecipient, isRecipientString, parseRecipient } from '../age/index.js';
-import { scanOrThrow } from '../format/seal.js';
-import { gitPatterns, PatternError, patternMatcher } from '../git/wildmatch.js';
+import { gitPatterns, PatternError, patternMatcher } from '../util/wildmatch.js';
 import { decodeText } from '../util/io.js';
+import { scanOrThrow } from '../toml/scan-or-throw.js';
 import { toObject, type TomlPlain } from '../toml/to-object.js';
 import type { PathSegment } from '../toml/index.js';
 import { ENV_NAMINGS, type EnvNaming } from '../api/env-naming.js';
@@ -170,7 +170,7 @@ export function loadConfigIfPresent(root: string): GitSealConfig | null {
 
 const matchers = new WeakMap<Profile, (p: string) => boolean>();
 
-export function profileMatches(profile: Profile, relPath: string): boolean {
+function profileMatches(profile: Profile, relPath: string): boolean {
   let m = matchers.get(profile);
   if (!m) {
     m = patternMatcher(profile.patterns);

@@ -13,11 +13,11 @@ export class TomlEditError extends Error {}
 const BARE = /^[A-Za-z0-9_-]+$/;
 
 /** A key segment as written in TOML: bare when possible, else a basic string. */
-export function formatKey(segment: string): string {
+function formatKey(segment: string): string {
   return BARE.test(segment) ? segment : formatBasicString(segment);
 }
 
-export function formatDottedKey(path: readonly string[]): string {
+function formatDottedKey(path: readonly string[]): string {
   return path.map(formatKey).join('.');
 }
 

@@ -134,7 +134,7 @@ function redefinition(node: TreeNode, path: PathSegment[]): string {
 }
 
 /** A key path for messages: bare names as is, others quoted; array indices are left out. */
-export function keyName(path: PathSegment[]): string {
+function keyName(path: PathSegment[]): string {
   return path
     .filter((p): p is string => typeof p === 'string')
     .map((p) => (/^[A-Za-z0-9_-]+$/.test(p) ? p : JSON.stringify(p)))

@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { attributeLinePattern, attributePattern, gitPatterns, patternMatcher, PatternError } from '../../src/git/wildmatch.js';
+import { attributeLinePattern, attributePattern, gitPatterns, patternMatcher, PatternError } from '../../src/util/wildmatch.js';
 import { cleanupTempDirs, git, run, tempDir } from '../helpers.js';
 import { person, type Person } from '../e2e/team.js';
 

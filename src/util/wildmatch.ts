@@ -17,7 +17,7 @@ export class PatternError extends Error {}
 const MAX_EXPANSION = 256;
 
 /** Expand `{a,b}` lists (nested allowed, `\{` `\}` `\,` literal); a brace that is not a list is an error. */
-export function expandBraces(glob: string): string[] {
+function expandBraces(glob: string): string[] {
   const open = findBraceOpen(glob);
   if (open < 0) {
     if (/(^|[^\\])(\\\\)*\}/.test(glob)) throw new PatternError("has an unmatched '}' (write \\} for a literal brace)");
@@ -58,7 +58,7 @@ function findBraceOpen(s: string): number {
 }
 
 /** Why git would read a (brace-free) pattern differently from what it says, or null when it is fine. */
-export function patternProblem(p: string): string | null {
+function patternProblem(p: string): string | null {
   if (p === '') return 'is empty';
   if (/[\0-\x1f\x7f]/.test(p)) return 'contains a control character';
   if (p.startsWith('!')) return "starts with '!': .gitattributes has no negative patterns (list only the files to seal; write \\! for a literal '!')";

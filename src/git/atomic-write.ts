@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fchmodSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { GitSealError } from '../errors.js';
-import { findRepo } from '../git/repo.js';
-import { gitMaybe } from '../git/run.js';
-import { acquireLock, lockPathFor, pidAlive } from './lock.js';
-import { stopPoint } from './test-hook.js';
+import { acquireLock, lockPathFor, pidAlive } from '../util/lock.js';
+import { stopPoint } from '../util/test-hook.js';
+import { findRepo } from './repo.js';
+import { gitMaybe } from './run.js';
 
 /**
  * Every file git-seal writes goes through here: the bytes go to a private temp file (0600) that git never
