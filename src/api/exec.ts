@@ -11,7 +11,8 @@ import { gitBuffer } from '../git/run.js';
 import type { Profile } from '../profiles/config.js';
 import { decodeScalar, type PathSegment, type TomlDocument } from '../toml/index.js';
 import { decodeText } from '../util/io.js';
-import { envFromToml, type EnvNaming, type EnvSecret } from './env-naming.js';
+import type { EnvNaming } from '../profiles/exec-naming.js';
+import { envFromToml, type EnvSecret } from './env-naming.js';
 
 export interface ExecSecret extends EnvSecret {
   /** The file it came from (repository-relative with --profile, as given with --file). */

@@ -29,6 +29,7 @@ import {
 import { withFileLock, writeFileAtomic } from '../util/atomic.js';
 import { decodeText, readBytes, readText } from '../util/io.js';
 import { secretsMatcher } from './check.js';
+import { envNameWarning } from './env-naming.js';
 
 // ---------------------------------------------------------------- key paths
 
@@ -70,18 +71,6 @@ export function parseKeyPath(input: string): PathSegment[] {
     if (input[i] !== '.') fail(`'${input[i]}' must be inside a quoted key name`);
     i++;
   }
-}
-
-/** The environment variable dlt reads for a key path: segments upper-cased and joined by `__`. */
-export function dltEnvName(path: readonly PathSegment[]): string {
-  return path.map((s) => String(s).toUpperCase()).join('__');
-}
-
-/** A warning when the key cannot be given to dlt as an environment variable, else null. */
-export function envNameWarning(path: readonly PathSegment[]): string | null {
-  const name = dltEnvName(path);
-  if (/^[A-Z_][A-Z0-9_]*$/.test(name)) return null;
-  return `'${formatKeyPath(path)}' maps to the environment variable ${name}, which is not a valid name ([A-Z_][A-Z0-9_]*): dlt reads it from the TOML file, but not from the environment, and git-seal exec refuses the file`;
 }
 
 // ---------------------------------------------------------------- typed values

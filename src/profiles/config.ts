@@ -7,7 +7,7 @@ import { gitPatterns, PatternError, patternMatcher } from '../git/wildmatch.js';
 import { decodeText } from '../util/io.js';
 import { toObject, type TomlPlain } from '../toml/to-object.js';
 import type { PathSegment } from '../toml/index.js';
-import { ENV_NAMINGS, type EnvNaming } from '../api/env-naming.js';
+import { ENV_NAMINGS, type EnvNaming } from './exec-naming.js';
 
 export const CONFIG_FILE = '.gitseal.toml';
 
