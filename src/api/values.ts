@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import type { Identity } from 'age-encryption';
 import { GitSealError } from '../errors.js';
-import { formatKeyPath } from '../format/keypath.js';
+import { formatKeyPath, parseKeyPath } from '../format/keypath.js';
 import { META_TABLE } from '../format/meta.js';
 import { isSealedScalar, openSealed, openWithKey, parseSealed, scanOrThrow, seal, unsealedValueError, unsealedValues, unwrapFileDataKey, VALUE_IN_CLEAR_HINT, type SealedFile, type UnlockedFile } from '../format/seal.js';
 import { sealedByAttributes } from '../git/attributes.js';
@@ -11,7 +11,6 @@ import { findRepo, repoPath, type Repo } from '../git/repo.js';
 import { gitBuffer } from '../git/run.js';
 import { loadConfigIfPresent, plaintextKeyFilter, profileFor, type GitSealConfig, type Profile } from '../profiles/config.js';
 import { checkAtom } from '../toml/atoms.js';
-import { readString } from '../toml/strings.js';
 import { toObject, type TomlPlain } from '../toml/to-object.js';
 import {
   decodeScalar,
@@ -30,48 +29,6 @@ import { withFileLock, writeFileAtomic } from '../util/atomic.js';
 import { decodeText, readBytes, readText } from '../util/io.js';
 import { secretsMatcher } from './check.js';
 import { envNameWarning } from './env-naming.js';
-
-// ---------------------------------------------------------------- key paths
-
-const BARE = /^[A-Za-z0-9_-]$/;
-const PATH_HINT = 'write it like sources.stripe.api_key; quote names with other characters, e.g. servers."db.example".password';
-
-/** Parse a key path as typed on the command line: TOML dotted keys, plus `[N]` for array items. */
-export function parseKeyPath(input: string): PathSegment[] {
-  const fail = (why: string): never => {
-    throw new GitSealError(`invalid key path '${input}': ${why}`, PATH_HINT);
-  };
-  const path: PathSegment[] = [];
-  let i = 0;
-  const skipSpaces = () => {
-    while (input[i] === ' ' || input[i] === '\t') i++;
-  };
-  for (;;) {
-    skipSpaces();
-    const c = input[i];
-    if (c === '"' || c === "'") {
-      if (input.startsWith(c.repeat(3), i)) fail('multi-line strings cannot be keys');
-      const token = readString(input, i, (reason) => fail(reason));
-      path.push(token.value);
-      i = token.end;
-    } else {
-      const start = i;
-      while (i < input.length && BARE.test(input[i])) i++;
-      if (i === start) fail(i >= input.length ? 'a key name is missing' : `'${input[i]}' must be inside a quoted key name`);
-      path.push(input.slice(start, i));
-    }
-    while (input[i] === '[') {
-      const m = /^\[(\d+)\]/.exec(input.slice(i));
-      if (!m) fail('array indices are written [N]');
-      path.push(Number(m![1]));
-      i += m![0].length;
-    }
-    skipSpaces();
-    if (i >= input.length) return path;
-    if (input[i] !== '.') fail(`'${input[i]}' must be inside a quoted key name`);
-    i++;
-  }
-}
 
 // ---------------------------------------------------------------- typed values
 
