@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { fileContext } from '../api/values.js';
+import { fileContext } from '../api/secrets-file.js';
 import { openText } from '../format/seal.js';
 import { plaintextKeyFilter } from '../profiles/config.js';
 import { readText, rewriting, writeOutput } from '../util/io.js';
