@@ -6,7 +6,8 @@ import { patternMatcher } from '../git/wildmatch.js';
 import type { Repo } from '../git/repo.js';
 import { hasHead } from '../git/repo.js';
 import { listFiles } from '../git/tree.js';
-import { CONFIG_FILE, loadConfigIfPresent, plaintextKeyFilter, profileFor, type GitSealConfig } from '../profiles/config.js';
+import { CONFIG_FILE, loadConfigIfPresent, type GitSealConfig } from '../profiles/config.js';
+import { NO_PROFILE, pathSettings } from '../profiles/path-settings.js';
 
 export interface CheckProblem {
   path: string;
@@ -38,9 +39,9 @@ export function inspectBlob(path: string, text: string, config: GitSealConfig | 
     const why = err instanceof GitSealError ? err.message : String(err);
     return [{ path, problem: `sealed file cannot be parsed: ${why.replace(`${path}:`, '').trim()}`, fix: 'restore it from history or re-seal it with git-seal encrypt' }];
   }
-  let profile = null;
+  let settings = NO_PROFILE;
   try {
-    profile = config ? profileFor(config, path) : null;
+    settings = pathSettings(config, path);
   } catch (err) {
     problems.push({ path, problem: (err as Error).message, fix: 'make the profiles\' files globs disjoint in .gitseal.toml' });
   }
@@ -54,7 +55,7 @@ export function inspectBlob(path: string, text: string, config: GitSealConfig | 
   if (sealed.meta.conflict !== undefined) {
     problems.push({ path, problem: 'contains an unresolved merge conflict', fix: 'resolve it in a clone with the key, then git add' });
   }
-  const plain = unsealedValues(sealed, plaintextKeyFilter(profile?.plaintextKeys ?? []));
+  const plain = unsealedValues(sealed, settings.plaintextKeys);
   if (plain.length) {
     problems.push({
       path,
@@ -62,8 +63,9 @@ export function inspectBlob(path: string, text: string, config: GitSealConfig | 
       fix: `a recipient seals them with git-seal set ${path} KEY (or git-seal edit), or list the keys in plaintext_keys; ${where === 'staged' ? 'unstage the file with git restore --staged' : 'rotate any exposed secret'}`,
     });
   }
+  const { profile } = settings;
   if (profile) {
-    const want = new Set(profile.recipients);
+    const want = new Set(settings.recipients);
     const have = new Set(sealed.meta.recipients);
     const missing = [...want].filter((r) => !have.has(r)).length;
     const extra = [...have].filter((r) => !want.has(r)).length;

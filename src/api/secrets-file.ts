@@ -7,7 +7,8 @@ import { sealedByAttributes } from '../git/attributes.js';
 import { installedConfig } from '../git/install.js';
 import { findRepo, repoPath, type Repo } from '../git/repo.js';
 import { gitBuffer } from '../git/run.js';
-import { loadConfigIfPresent, plaintextKeyFilter, profileFor, type GitSealConfig, type Profile } from '../profiles/config.js';
+import { loadConfigIfPresent, type GitSealConfig } from '../profiles/config.js';
+import { NO_PROFILE, pathSettings, type PathSettings } from '../profiles/path-settings.js';
 import type { ScalarSpan } from '../toml/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { decodeText, readBytes } from '../util/io.js';
@@ -18,30 +19,31 @@ import { secretsMatcher } from './check.js';
  * how it is read and written back the way it was, sealed or plaintext.
  */
 
-/** Where a file sits: its repository, profile and whether the filter handles it there. */
+/** Where a file sits: its repository, path there, and that path's settings (profile, recipients, plaintext keys). */
 export interface FileContext {
   file: string;
   repo: Repo | null;
   relPath: string | null;
   config: GitSealConfig | null;
-  profile: Profile | null;
+  settings: PathSettings;
 }
 
-export function fileContext(file: string, repo?: Repo | null): FileContext {
-  if (repo === undefined) {
-    repo = null;
-    if (existsSync(dirname(resolve(file)))) {
-      try {
-        repo = findRepo(file);
-      } catch {
-        /* not in a repository: no profile */
-      }
+export function fileContext(file: string): FileContext {
+  let repo: Repo | null = null;
+  if (existsSync(dirname(resolve(file)))) {
+    try {
+      repo = findRepo(file);
+    } catch {
+      /* not in a repository: no profile */
     }
   }
-  if (!repo) return { file, repo: null, relPath: null, config: null, profile: null };
-  const relPath = repoPath(repo, file);
-  const config = loadConfigIfPresent(repo.root);
-  return { file, repo, relPath, config, profile: config ? profileFor(config, relPath) : null };
+  if (!repo) return { file, repo: null, relPath: null, config: null, settings: NO_PROFILE };
+  return repoFileContext(repo, loadConfigIfPresent(repo.root), repoPath(repo, file), file);
+}
+
+/** The context of a path of `repo`, whose config is already loaded. */
+export function repoFileContext(repo: Repo, config: GitSealConfig | null, relPath: string, file = join(repo.root, relPath)): FileContext {
+  return { file, repo, relPath, config, settings: pathSettings(config, relPath) };
 }
 
 export function filterInstalled(repo: Repo): boolean {
@@ -58,7 +60,7 @@ export async function resealEdited(plaintext: string, unlocked: UnlockedFile, ct
   const result = await seal(plaintext, {
     recipients: unlocked.sealed.meta.recipients,
     previous: unlocked,
-    plaintextKeys: plaintextKeyFilter(ctx.profile?.plaintextKeys ?? []),
+    plaintextKeys: ctx.settings.plaintextKeys,
     file: ctx.file,
   });
   return result.text;
@@ -66,7 +68,7 @@ export async function resealEdited(plaintext: string, unlocked: UnlockedFile, ct
 
 /** Values of a sealed-on-disk file held in clear outside its profile's plaintext_keys. */
 export function valuesInClear(loaded: LoadedFile): ScalarSpan[] {
-  return loaded.unlocked ? unsealedValues(loaded.unlocked.sealed, plaintextKeyFilter(loaded.ctx.profile?.plaintextKeys ?? [])) : [];
+  return loaded.unlocked ? unsealedValues(loaded.unlocked.sealed, loaded.ctx.settings.plaintextKeys) : [];
 }
 
 /** A secrets file as read for an edit: sealed on disk (and opened), plaintext on disk, or not there yet. */
@@ -106,8 +108,8 @@ export async function saveFile(loaded: LoadedFile, plaintext: string): Promise<'
     writeFileAtomic(ctx.file, plaintext, undefined, expected);
     return 'plaintext';
   }
-  const { repo, relPath, profile } = ctx;
-  if (!repo || !relPath || !profile) {
+  const { repo, relPath, settings } = ctx;
+  if (!repo || !relPath || !settings.profile) {
     throw new GitSealError(
       `${ctx.file}: does not exist, and no profile in .gitseal.toml covers it, so there is no one to seal it for`,
       repo ? "add its path to a profile's files in .gitseal.toml" : 'create it inside a repository set up with git-seal init',
@@ -118,8 +120,8 @@ export async function saveFile(loaded: LoadedFile, plaintext: string): Promise<'
     writeFileAtomic(ctx.file, plaintext, 0o600, expected); // the filter seals it on git add, like every file of this clone
     return 'plaintext';
   }
-  const plaintextKeys = plaintextKeyFilter(profile.plaintextKeys);
-  writeFileAtomic(ctx.file, (await seal(plaintext, { recipients: profile.recipients, plaintextKeys, file: ctx.file })).text, undefined, expected);
+  const sealed = await seal(plaintext, { recipients: settings.recipients, plaintextKeys: settings.plaintextKeys, file: ctx.file });
+  writeFileAtomic(ctx.file, sealed.text, undefined, expected);
   return 'sealed';
 }
 

@@ -1,11 +1,11 @@
-import { join, relative, resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import type { Identity } from 'age-encryption';
 import { GitSealError } from '../errors.js';
 import { formatKeyPath, parseKeyPath } from '../format/keypath.js';
 import { META_TABLE } from '../format/meta.js';
 import { isSealedScalar, openWithKey, parseSealed, scanOrThrow, unsealedValueError, unwrapFileDataKey, VALUE_IN_CLEAR_HINT, type SealedFile } from '../format/seal.js';
 import { findRepo } from '../git/repo.js';
-import { loadConfigIfPresent, profileFor } from '../profiles/config.js';
+import { loadConfigIfPresent } from '../profiles/config.js';
 import { checkAtom } from '../toml/atoms.js';
 import { toObject, type TomlPlain } from '../toml/to-object.js';
 import {
@@ -25,7 +25,7 @@ import { withFileLock } from '../util/atomic.js';
 import { readText } from '../util/io.js';
 import { envNameWarning } from './env-naming.js';
 import { recipientInfo, type RecipientInfo } from './recipients.js';
-import { fileContext, loadFile, repoSecretsFiles, saveFile, valuesInClear, type FileContext } from './secrets-file.js';
+import { fileContext, loadFile, repoFileContext, repoSecretsFiles, saveFile, valuesInClear, type FileContext } from './secrets-file.js';
 
 // ---------------------------------------------------------------- typed values
 
@@ -252,13 +252,13 @@ function listedValue(text: string, s: ScalarSpan, show: boolean): ListedValue {
 }
 
 async function listOne(file: string, ctx: FileContext, identities: readonly Identity[], show: boolean): Promise<ListedFile> {
-  const base = { path: relative(process.cwd(), resolve(file)) || file, profile: ctx.profile?.name ?? null };
+  const base = { path: relative(process.cwd(), resolve(file)) || file, profile: ctx.settings.profile?.name ?? null };
   try {
     const { text } = readText(file);
     const sealed = parseSealed(text, file);
     if (!sealed) {
       const doc = scanOrThrow(text, file);
-      return { ...base, state: 'plaintext', readable: true, recipients: recipientInfo(ctx.profile?.recipients ?? [], ctx.config), values: doc.scalars.map((s) => listedValue(text, s, show)) };
+      return { ...base, state: 'plaintext', readable: true, recipients: recipientInfo(ctx.settings.recipients, ctx.config), values: doc.scalars.map((s) => listedValue(text, s, show)) };
     }
     const recipients = recipientInfo(sealed.meta.recipients, ctx.config);
     const dataKey = sealed.meta.conflict === undefined ? await unwrapFileDataKey(sealed, identities, file) : null;
@@ -286,8 +286,8 @@ export async function listSecrets(files: readonly string[], identities: readonly
   // All files at once: an age plugin then opens every data key in one session.
   return Promise.all(
     repoSecretsFiles(repo, config).map((rel) => {
-      const abs = join(repo.root, rel);
-      return listOne(abs, { file: abs, repo, relPath: rel, config, profile: config ? profileFor(config, rel) : null }, identities, show);
+      const ctx = repoFileContext(repo, config, rel);
+      return listOne(ctx.file, ctx, identities, show);
     }),
   );
 }

@@ -3,7 +3,8 @@ import type { CommandModule } from 'yargs';
 import { looksSealed, openWithKey, parseSealed, unwrapFileDataKey } from '../format/seal.js';
 import { mergeSealedFiles } from '../git/merge.js';
 import { findRepo } from '../git/repo.js';
-import { loadConfigIfPresent, plaintextKeyFilter, profileFor } from '../profiles/config.js';
+import { loadConfigIfPresent } from '../profiles/config.js';
+import { pathSettings } from '../profiles/path-settings.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { identityList, type GlobalArgs } from './common.js';
 
@@ -59,9 +60,7 @@ export const mergeDriverCommand: CommandModule<GlobalArgs, MergeArgs> = {
     // sealed versions instead (see mergeRecipients).
     let plaintextKeys;
     try {
-      const config = loadConfigIfPresent(findRepo().root);
-      const profile = config ? profileFor(config, path) : null;
-      plaintextKeys = plaintextKeyFilter(profile?.plaintextKeys ?? []);
+      plaintextKeys = pathSettings(loadConfigIfPresent(findRepo().root), path).plaintextKeys;
     } catch {
       /* every value sealed */
     }
