@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { looksSealed, openWithKey, parseSealed, unwrapFileDataKey } from '../format/seal.js';
+import { SealFilter } from '../git/filter.js';
 import { mergeSealedFiles } from '../git/merge.js';
 import { findRepo } from '../git/repo.js';
 import { loadConfigIfPresent } from '../profiles/config.js';
@@ -18,19 +18,9 @@ export const textconvCommand: CommandModule<GlobalArgs, TextconvArgs> = {
   describe: false,
   builder: (y) => y.positional('file', { type: 'string', demandOption: true }),
   handler: async (args) => {
-    const raw = readFileSync(args.file);
-    const text = raw.toString('utf8');
-    let out: string | Buffer = raw;
-    if (looksSealed(text)) {
-      try {
-        const sealed = parseSealed(text, args.file);
-        const key = sealed && (await unwrapFileDataKey(sealed, await identityList(args), args.file));
-        if (sealed && key) out = openWithKey(sealed, key, args.file);
-      } catch {
-        /* show what is there */
-      }
-    }
-    process.stdout.write(out);
+    // Silent: what cannot be opened is shown as it is. textconv reads no config, so any root serves.
+    const filter = new SealFilter(process.cwd(), args.identity, () => {});
+    process.stdout.write(await filter.textconv(args.file, readFileSync(args.file)));
   },
 };
 

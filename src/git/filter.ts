@@ -30,6 +30,14 @@ import { isArchiveSmudge } from './archive.js';
 import { blobOid, CleanCache } from './clean-cache.js';
 import { gitMaybe } from './run.js';
 
+/** One file for smudge: `meta` is what the process protocol sent (`blob`, `treeish`, `ref`). */
+interface SmudgeInput {
+  path: string;
+  content: Buffer;
+  blob?: string;
+  meta?: Readonly<Record<string, string>>;
+}
+
 /** Bytes every sealed file contains (its metadata table header). */
 const SEALED_MARK = `[${META_TABLE}]`;
 
@@ -291,12 +299,25 @@ export class SealFilter {
    * smudge for many files at once (git's delayed checkout): the data keys of all of them are unwrapped
    * in one unwrapFileDataKeys call, then each file is opened. Results are in the order of `files`.
    */
-  async smudgeMany(files: readonly { path: string; content: Buffer; blob?: string; meta?: Readonly<Record<string, string>> }[]): Promise<Buffer[]> {
+  async smudgeMany(files: readonly SmudgeInput[]): Promise<Buffer[]> {
+    return this.open(files, true);
+  }
+
+  /**
+   * `git diff`'s view of a file (diff.git-seal.textconv): opened as smudge opens it, but it is not a
+   * checkout: values in clear are not warned about, and nothing is remembered for the clean cache (git
+   * hands textconv temporary copies).
+   */
+  async textconv(path: string, content: Buffer): Promise<Buffer> {
+    return (await this.open([{ path, content }], false))[0];
+  }
+
+  private async open(files: readonly SmudgeInput[], checkout: boolean): Promise<Buffer[]> {
     const out = files.map((f) => f.content);
     const sealed: { i: number; sealed: SealedFile; file: string }[] = [];
     files.forEach(({ path, content, meta }, i) => {
       if (path === CONFIG_FILE) return;
-      if (isArchiveSmudge(meta ?? {}, this.indexFile()) && !this.archivePlaintext()) return;
+      if (isArchiveSmudge(meta ?? {}, () => this.indexFile()) && !this.archivePlaintext()) return;
       let text: string;
       try {
         text = decodeText(content, path);
@@ -307,7 +328,7 @@ export class SealFilter {
       try {
         const parsed = parseSealed(text, path);
         if (!parsed) return;
-        this.warnValuesInClear(path, parsed);
+        if (checkout) this.warnValuesInClear(path, parsed);
         sealed.push({ i, sealed: parsed, file: path });
       } catch (err) {
         this.warnLeftSealed(path, err);
@@ -326,7 +347,7 @@ export class SealFilter {
       if (!dataKey) return this.noteUnopened(file);
       try {
         const plaintext = Buffer.from(openWithKey(s, dataKey, file), 'utf8');
-        this.rememberCheckout(file, s, plaintext, files[i].blob);
+        if (checkout) this.rememberCheckout(file, s, plaintext, files[i].blob);
         out[i] = plaintext;
       } catch (err) {
         this.warnLeftSealed(file, err);
