@@ -6,7 +6,8 @@ import { canonicalRecipient, stanzaCount, unwrapDataKey, wrapDataKey } from '../
 import { PluginIdentity } from '../age/plugin-identity.js';
 import { scanToml, TomlSyntaxError, type PathSegment, type ScalarSpan, type TomlDocument } from '../toml/index.js';
 import { formatKeyPath } from './keypath.js';
-import { assembleSealed, META_TABLE, metaStart, readMeta, sealedBody, type SealedMeta } from './meta.js';
+import { openConflict } from './conflict.js';
+import { assembleSealed, META_TABLE, metaStart, readMeta, sameSet, sealedBody, type SealedMeta } from './meta.js';
 
 /** A sealed file split into its parts. */
 export interface SealedFile {
@@ -188,7 +189,7 @@ export function openWithKey(sealed: SealedFile, dataKey: Uint8Array, file: strin
   const { text, doc, bodyEnd, meta } = sealed;
   if (meta.conflict !== undefined) {
     try {
-      return decryptValue(keys, [META_TABLE, 'conflict'], meta.conflict);
+      return openConflict(keys, meta.conflict);
     } catch (err) {
       throw valueError(file, err);
     }
@@ -241,12 +242,6 @@ export async function openText(text: string, identities: readonly Identity[], fi
     if (refused.length) throw unsealedValueError(file, refused, `${VALUE_IN_CLEAR_HINT}; decrypt --allow-plaintext opens it anyway`);
   }
   return (await openSealed(sealed, identities, file)).plaintext;
-}
-
-/** Whether two recipient lists hold the same set of keys (duplicates ignored). */
-export function sameSet(a: readonly string[], b: readonly string[]): boolean {
-  const sa = new Set(a);
-  return sa.size === new Set(b).size && b.every((x) => sa.has(x));
 }
 
 function normalizeRecipients(recipients: readonly string[]): string[] {
