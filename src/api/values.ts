@@ -195,7 +195,7 @@ async function removeLocked(file: string, path: string[], identities: readonly I
   try {
     after = removeKey(loaded.plaintext, path);
   } catch (err) {
-    if (err instanceof TomlEditError && err.message.startsWith('no key')) {
+    if (err instanceof TomlEditError && err.code === 'no-such-key') {
       throw new GitSealError(`${file}: no key '${formatKeyPath(path)}'`, `git-seal ls ${file} lists its keys`);
     }
     throw editError(file, err);
