@@ -1,12 +1,11 @@
 import { GitSealError } from '../errors.js';
 import { keyPathList, parseSealed, unsealedValues } from '../format/seal.js';
-import { DEFAULT_PATTERNS, sealedByAttributes } from '../git/attributes.js';
+import { sealedByAttributes, secretsMatcher } from '../git/attributes.js';
 import { CatFileBatch } from '../git/cat-file.js';
-import { patternMatcher } from '../git/wildmatch.js';
 import type { Repo } from '../git/repo.js';
 import { hasHead } from '../git/repo.js';
 import { listFiles } from '../git/tree.js';
-import { CONFIG_FILE, loadConfigIfPresent, type GitSealConfig } from '../profiles/config.js';
+import { loadConfigIfPresent, type GitSealConfig } from '../profiles/config.js';
 import { NO_PROFILE, pathSettings } from '../profiles/path-settings.js';
 
 export interface CheckProblem {
@@ -18,12 +17,6 @@ export interface CheckProblem {
 export interface CheckReport {
   checked: string[];
   problems: CheckProblem[];
-}
-
-/** Every glob that names a secrets file: the profiles' and git-seal's defaults (never .gitseal.toml itself). */
-export function secretsMatcher(config: GitSealConfig | null): (path: string) => boolean {
-  const matches = patternMatcher([...DEFAULT_PATTERNS, ...(config?.profiles.flatMap((p) => p.patterns) ?? [])]);
-  return (path) => path !== CONFIG_FILE && matches(path);
 }
 
 /**

@@ -3,14 +3,13 @@ import { join } from 'node:path';
 import { loadIdentities, unlockDeferred } from '../age/index.js';
 import { createIdentityFile } from '../age/keystore.js';
 import { formatBasicString } from '../toml/index.js';
-import { DEFAULT_PATTERNS, ensureAttributes } from '../git/attributes.js';
+import { DEFAULT_PATTERNS, ensureAttributes, secretsMatcher } from '../git/attributes.js';
 import { install, installHook, type InstallResult } from '../git/install.js';
 import type { Repo } from '../git/repo.js';
 import { patternMatcher } from '../git/wildmatch.js';
 import { gitBuffer, gitMaybe } from '../git/run.js';
 import { CONFIG_FILE, loadConfig } from '../profiles/config.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { secretsMatcher } from './check.js';
 
 export interface InitOptions {
   identityFiles?: string[];

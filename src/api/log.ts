@@ -2,13 +2,12 @@ import { GitSealError } from '../errors.js';
 import { TOKEN_PREFIX } from '../crypto/value.js';
 import { formatKeyPath } from '../format/keypath.js';
 import { parseSealed, scanOrThrow } from '../format/seal.js';
-import { DEFAULT_PATTERNS, sealedByAttributes, trackedSealedFiles } from '../git/attributes.js';
+import { DEFAULT_PATTERNS, sealedByAttributes, secretsMatcher, trackedSealedFiles } from '../git/attributes.js';
 import { CatFileBatch } from '../git/cat-file.js';
 import type { Repo } from '../git/repo.js';
 import { gitBuffer } from '../git/run.js';
 import { loadConfigIfPresent, type GitSealConfig } from '../profiles/config.js';
 import type { Progress } from '../util/progress.js';
-import { secretsMatcher } from './check.js';
 import { recipientInfo, type RecipientInfo } from './recipients.js';
 
 /**

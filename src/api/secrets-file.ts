@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { Identity } from 'age-encryption';
 import { GitSealError } from '../errors.js';
 import { openSealed, parseSealed, seal, unsealedValues, type UnlockedFile } from '../format/seal.js';
-import { sealedByAttributes } from '../git/attributes.js';
+import { sealedByAttributes, secretsMatcher } from '../git/attributes.js';
 import { installedConfig } from '../git/install.js';
 import { findRepo, repoPath, type Repo } from '../git/repo.js';
 import { gitBuffer } from '../git/run.js';
@@ -12,7 +12,6 @@ import { NO_PROFILE, pathSettings, type PathSettings } from '../profiles/path-se
 import type { ScalarSpan } from '../toml/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { decodeText, readBytes } from '../util/io.js';
-import { secretsMatcher } from './check.js';
 
 /**
  * A secrets file as the commands that edit it see it (set, rm, edit, ls, doctor): where it sits, and

@@ -1,15 +1,21 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CONFIG_FILE } from '../profiles/config.js';
+import { CONFIG_FILE, type GitSealConfig } from '../profiles/config.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { gitBuffer } from './run.js';
-import { anchoredPattern, attributeLinePattern, attributePattern } from './wildmatch.js';
+import { anchoredPattern, attributeLinePattern, attributePattern, patternMatcher } from './wildmatch.js';
 
 export const DRIVER = 'git-seal';
 export const ATTRIBUTES = `filter=${DRIVER} diff=${DRIVER} merge=${DRIVER}`;
 
 /** dlt's and Streamlit's secrets layouts, in any directory of the repository. */
 export const DEFAULT_PATTERNS = ['**/.dlt/secrets.toml', '**/.dlt/*.secrets.toml', '**/.dlt/secrets.*.toml', '**/.streamlit/secrets.toml'];
+
+/** Every glob that names a secrets file: the profiles' and git-seal's defaults (never .gitseal.toml itself). */
+export function secretsMatcher(config: GitSealConfig | null): (path: string) => boolean {
+  const matches = patternMatcher([...DEFAULT_PATTERNS, ...(config?.profiles.flatMap((p) => p.patterns) ?? [])]);
+  return (path) => path !== CONFIG_FILE && matches(path);
+}
 
 /** The `.gitattributes` line that seals the files of one (checked, brace-free) pattern. */
 export function attributeLine(pattern: string): string {

@@ -1,13 +1,12 @@
 import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { GitSealError } from '../errors.js';
-import { secretsMatcher } from '../api/check.js';
 import { looksSealed, seal } from '../format/seal.js';
 import type { GitSealConfig } from '../profiles/config.js';
 import { pathSettings } from '../profiles/path-settings.js';
 import { scanToml } from '../toml/index.js';
 import { withFileLock, writeFileAtomic } from '../util/atomic.js';
-import { sealedByAttributes } from './attributes.js';
+import { sealedByAttributes, secretsMatcher } from './attributes.js';
 import type { Repo } from './repo.js';
 import { git, gitBuffer } from './run.js';
 
