@@ -146,7 +146,7 @@ function decodeSshPublicKeyBlob(blob: Buffer, where: string): SshPublicKey {
       if (eNum < 3 || eNum % 2 === 0) bad('bad RSA exponent');
       const bits = bitLength(n);
       if (bits < MIN_RSA_BITS) {
-        throw new GitSealError(`${where}ssh-rsa key has ${bits} bits; age needs at least ${MIN_RSA_BITS}`, 'make a new key: ssh-keygen -t ed25519 (or -t rsa -b 4096)');
+        throw new GitSealError(`${where}ssh-rsa key has ${bits} bits; age needs at least ${MIN_RSA_BITS}`, 'make a new key: ssh-keygen -t ed25519 (or -t rsa -b 4096)', 1, 'rsa-key-too-small');
       }
       // As Go's crypto/rsa: larger keys only make every wrap slow (a hostile config could list one).
       if (bits > MAX_RSA_BITS) bad(`ssh-rsa key has ${bits} bits, more than ${MAX_RSA_BITS}`);
@@ -208,11 +208,12 @@ export function parseAuthorizedKeys(text: string, source: string): AuthorizedKey
       out.skipped.push(`line ${i + 1}: ${describeSshKeyType(type)} key`);
       continue;
     }
+    const where = `${source}, line ${i + 1}: `;
     try {
-      out.keys.push(parseSshPublicKey(tokens.slice(at).join(' '), `${source}, line ${i + 1}: `));
+      out.keys.push(parseSshPublicKey(tokens.slice(at).join(' '), where));
     } catch (err) {
-      if (err instanceof GitSealError && /bits; age needs/.test(err.message)) {
-        out.skipped.push(`line ${i + 1}: ${err.message.slice(err.message.indexOf('ssh-rsa'))}`);
+      if (err instanceof GitSealError && err.code === 'rsa-key-too-small') {
+        out.skipped.push(`line ${i + 1}: ${err.message.slice(where.length)}`);
         continue;
       }
       throw err;

@@ -5,7 +5,8 @@ import { CatFileBatch } from '../git/cat-file.js';
 import type { Repo } from '../git/repo.js';
 import { hasHead } from '../git/repo.js';
 import { listFiles } from '../git/tree.js';
-import { loadConfigIfPresent, plaintextKeyFilter, profileFor, type GitSealConfig } from '../profiles/config.js';
+import { loadConfigIfPresent, type GitSealConfig } from '../profiles/config.js';
+import { NO_PROFILE, pathSettings } from '../profiles/path-settings.js';
 
 export interface CheckProblem {
   path: string;
@@ -31,9 +32,9 @@ export function inspectBlob(path: string, text: string, config: GitSealConfig | 
     const why = err instanceof GitSealError ? err.message : String(err);
     return [{ path, problem: `sealed file cannot be parsed: ${why.replace(`${path}:`, '').trim()}`, fix: 'restore it from history or re-seal it with git-seal encrypt' }];
   }
-  let profile = null;
+  let settings = NO_PROFILE;
   try {
-    profile = config ? profileFor(config, path) : null;
+    settings = pathSettings(config, path);
   } catch (err) {
     problems.push({ path, problem: (err as Error).message, fix: 'make the profiles\' files globs disjoint in .gitseal.toml' });
   }
@@ -47,7 +48,7 @@ export function inspectBlob(path: string, text: string, config: GitSealConfig | 
   if (sealed.meta.conflict !== undefined) {
     problems.push({ path, problem: 'contains an unresolved merge conflict', fix: 'resolve it in a clone with the key, then git add' });
   }
-  const plain = unsealedValues(sealed, plaintextKeyFilter(profile?.plaintextKeys ?? []));
+  const plain = unsealedValues(sealed, settings.plaintextKeys);
   if (plain.length) {
     problems.push({
       path,
@@ -55,8 +56,9 @@ export function inspectBlob(path: string, text: string, config: GitSealConfig | 
       fix: `a recipient seals them with git-seal set ${path} KEY (or git-seal edit), or list the keys in plaintext_keys; ${where === 'staged' ? 'unstage the file with git restore --staged' : 'rotate any exposed secret'}`,
     });
   }
+  const { profile } = settings;
   if (profile) {
-    const want = new Set(profile.recipients);
+    const want = new Set(settings.recipients);
     const have = new Set(sealed.meta.recipients);
     const missing = [...want].filter((r) => !have.has(r)).length;
     const extra = [...have].filter((r) => !want.has(r)).length;

@@ -13,7 +13,8 @@ import { gitPatterns, patternMatcher } from '../util/wildmatch.js';
 import { loadConfigIfPresent, type GitSealConfig } from '../profiles/config.js';
 import { decodeText } from '../util/io.js';
 import { inspectBlob } from './check.js';
-import { filterInstalled, recipientInfo, repoSecretsFiles, shortKey } from './values.js';
+import { recipientInfo, shortKey } from './recipients.js';
+import { filterInstalled, repoSecretsFiles } from './secrets-file.js';
 
 export type CheckStatus = 'ok' | 'info' | 'problem';
 

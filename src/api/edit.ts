@@ -8,7 +8,7 @@ import { openSealed, parseSealed } from '../format/seal.js';
 import { scanToml, TomlSyntaxError } from '../toml/index.js';
 import { withFileLock, writeFileAtomic } from '../git/atomic-write.js';
 import { decodeText, readBytes } from '../util/io.js';
-import { fileContext, filterInstalled, resealEdited } from './values.js';
+import { fileContext, filterInstalled, resealEdited } from './secrets-file.js';
 
 export interface EditOptions {
   identities: readonly Identity[];

@@ -1,6 +1,7 @@
 import { GitSealError } from '../errors.js';
 import { formatKeyPath } from '../format/keypath.js';
 import { decodeScalar, type PathSegment, type ScalarSpan, type TomlDocument } from '../toml/index.js';
+import type { EnvNaming } from '../profiles/exec-naming.js';
 import { dangerousEnvName } from './env-guard.js';
 
 /**
@@ -16,8 +17,6 @@ import { dangerousEnvName } from './env-guard.js';
  * string, an integer or a float, under the key's own name (case kept), valued as Python's str();
  * tables, arrays, booleans and date-times are not exported (Streamlit reads them from the file).
  */
-export type EnvNaming = 'dlt' | 'plain' | 'streamlit';
-export const ENV_NAMINGS: readonly EnvNaming[] = ['dlt', 'plain', 'streamlit'];
 
 export interface EnvOptions {
   naming: EnvNaming;
@@ -44,6 +43,18 @@ export interface EnvSecret {
 }
 
 const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
+
+/** The environment variable dlt reads for a key path: segments upper-cased and joined by `__`. */
+export function dltEnvName(path: readonly PathSegment[]): string {
+  return path.map((s) => String(s).toUpperCase()).join('__');
+}
+
+/** A warning when the key cannot be given to dlt as an environment variable, else null. */
+export function envNameWarning(path: readonly PathSegment[]): string | null {
+  const name = dltEnvName(path);
+  if (ENV_NAME.test(name)) return null;
+  return `'${formatKeyPath(path)}' maps to the environment variable ${name}, which is not a valid name ([A-Z_][A-Z0-9_]*): dlt reads it from the TOML file, but not from the environment, and git-seal exec refuses the file`;
+}
 
 function scalarText(raw: string, kind: ScalarSpan['kind']): string {
   const v = decodeScalar(raw, kind).value;
@@ -98,7 +109,7 @@ const STREAMLIT_NAME = /^[^=\0]+$/;
 
 function envName(path: readonly PathSegment[], opts: EnvOptions): string {
   const naming = opts.naming;
-  const name = naming === 'streamlit' ? String(path[0]) : path.map(String).join(naming === 'dlt' ? '__' : '_').toUpperCase();
+  const name = naming === 'streamlit' ? String(path[0]) : naming === 'dlt' ? dltEnvName(path) : path.map(String).join('_').toUpperCase();
   if (!(naming === 'streamlit' ? STREAMLIT_NAME : ENV_NAME).test(name)) {
     throw new GitSealError(
       `${opts.file}: key '${formatKeyPath(path)}' gives '${name}', which is not a valid environment variable name`,

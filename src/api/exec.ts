@@ -8,11 +8,12 @@ import { GitSealError } from '../errors.js';
 import { isSealedScalar, looksSealed, openSealed, parseSealed, prefetchDataKeys, unsealedValueError, unsealedValues, VALUE_IN_CLEAR_HINT } from '../format/seal.js';
 import { findRepo, repoPath, type Repo } from '../git/repo.js';
 import { gitBuffer } from '../git/run.js';
-import type { Profile } from '../profiles/config.js';
+import type { PathSettings } from '../profiles/path-settings.js';
 import { decodeScalar, type PathSegment, type TomlDocument } from '../toml/index.js';
 import { scanOrThrow } from '../toml/scan-or-throw.js';
 import { decodeText } from '../util/io.js';
-import { envFromToml, type EnvNaming, type EnvSecret } from './env-naming.js';
+import type { EnvNaming } from '../profiles/exec-naming.js';
+import { envFromToml, type EnvSecret } from './env-naming.js';
 
 export interface ExecSecret extends EnvSecret {
   /** The file it came from (repository-relative with --profile, as given with --file). */
@@ -50,8 +51,8 @@ interface Source {
   sealed: string;
   /** The working-tree text when it is not sealed (a key holder's plaintext checkout). */
   worktree: string | null;
-  /** The profile the file belongs to, for its exec settings. */
-  profile: Profile | null;
+  /** The file's settings (its profile's naming, plaintext keys, allow_env); null outside a repository. */
+  settings: PathSettings | null;
 }
 
 function readIfExists(path: string, name: string): string | null {
@@ -74,9 +75,9 @@ function gitVersion(repo: Repo, name: string, rel: string): string | null {
 }
 
 /** A file sealed in the working tree is read from there; otherwise its sealed version in git is used. */
-async function source(name: string, abs: string, committed: () => Promise<string | null>, profile: Profile | null): Promise<Source> {
+async function source(name: string, abs: string, committed: () => Promise<string | null>, settings: PathSettings | null): Promise<Source> {
   const work = readIfExists(abs, name);
-  if (work !== null && looksSealed(work)) return { name, sealed: work, worktree: null, profile };
+  if (work !== null && looksSealed(work)) return { name, sealed: work, worktree: null, settings };
   let sealed: string | null = null;
   try {
     sealed = await committed();
@@ -87,7 +88,7 @@ async function source(name: string, abs: string, committed: () => Promise<string
     if (work === null) throw new GitSealError(`${name}: no such file, and no sealed version in git`, 'check the path');
     throw new GitSealError(`${name}: not sealed, in the working tree or in git`, 'exec reads sealed files: seal it with git-seal encrypt, or commit it with the filter installed');
   }
-  return { name, sealed, worktree: work, profile };
+  return { name, sealed, worktree: work, settings };
 }
 
 /** The work tree's top directory; at the top itself (the usual CI case) without spawning git. */
@@ -113,20 +114,21 @@ function readIndex(root: string): { entries: { oid: string; path: string }[]; co
 async function profileSources(profile: string, cwd: string): Promise<Source[]> {
   const root = workTreeRoot(cwd);
   // Loaded here, not at the top: its glob matcher costs start-up time that a plain --file does not need.
-  const { getProfile, loadConfig, profileFor } = await import('../profiles/config.js');
+  const { getProfile, loadConfig } = await import('../profiles/config.js');
+  const { pathSettings } = await import('../profiles/path-settings.js');
   const config = loadConfig(root);
-  const p = getProfile(config, profile);
+  getProfile(config, profile); // an unknown name is an error listing the profiles
   const index = readIndex(root);
-  for (const path of index.conflicted) if (profileFor(config, path)?.name === profile) throw conflictError(path);
-  const entries = index.entries.filter((e) => profileFor(config, e.path)?.name === profile);
+  for (const path of index.conflicted) if (pathSettings(config, path).profile?.name === profile) throw conflictError(path);
+  const entries = index.entries.map((e) => ({ ...e, settings: pathSettings(config, e.path) })).filter((e) => e.settings.profile?.name === profile);
   if (entries.length === 0) throw new GitSealError(`profile '${profile}' has no tracked files`, 'git add the secrets files of that profile first');
   // Blobs are needed only where the working tree holds plaintext (a key holder's checkout), never in CI.
   const blob = async (oid: string, path: string) => decodeText(gitBuffer(['cat-file', 'blob', oid], { cwd: root })!, path);
-  return Promise.all(entries.map((e) => source(e.path, join(root, e.path), () => blob(e.oid, e.path), p)));
+  return Promise.all(entries.map((e) => source(e.path, join(root, e.path), () => blob(e.oid, e.path), e.settings)));
 }
 
-/** A file given with --file: its repository, path in it and profile, when there are any. */
-async function placeOf(abs: string): Promise<{ repo: Repo; rel: string; profile: Profile | null } | null> {
+/** A file given with --file: its repository, path in it and that path's settings, when in a repository. */
+async function placeOf(abs: string): Promise<{ repo: Repo; rel: string; settings: PathSettings } | null> {
   let repo: Repo;
   try {
     repo = findRepo(dirname(abs));
@@ -134,9 +136,9 @@ async function placeOf(abs: string): Promise<{ repo: Repo; rel: string; profile:
     return null; // a sealed file outside any repository: no git version, no profile
   }
   const rel = repoPath(repo, abs);
-  const { loadConfigIfPresent, profileFor } = await import('../profiles/config.js');
-  const config = loadConfigIfPresent(repo.root);
-  return { repo, rel, profile: config && profileFor(config, rel) };
+  const { loadConfigIfPresent } = await import('../profiles/config.js');
+  const { pathSettings } = await import('../profiles/path-settings.js');
+  return { repo, rel, settings: pathSettings(loadConfigIfPresent(repo.root), rel) };
 }
 
 async function fileSources(files: readonly string[], cwd: string): Promise<Source[]> {
@@ -144,7 +146,7 @@ async function fileSources(files: readonly string[], cwd: string): Promise<Sourc
     files.map(async (f) => {
       const abs = resolve(cwd, f);
       const place = await placeOf(abs);
-      return source(f, abs, async () => (place ? gitVersion(place.repo, f, place.rel) : null), place?.profile ?? null);
+      return source(f, abs, async () => (place ? gitVersion(place.repo, f, place.rel) : null), place?.settings ?? null);
     }),
   );
 }
@@ -164,13 +166,8 @@ async function openSource(src: Source, opts: CollectOptions, warnings: string[])
   const sealed = parseSealed(src.sealed, src.name)!;
   if (sealed.meta.conflict !== undefined) throw conflictError(src.name);
   // A value in clear outside plaintext_keys was written without the key: never hand it to the command.
-  const inClear = unsealedValues(sealed);
-  if (inClear.length) {
-    const { plaintextKeyFilter } = await import('../profiles/config.js');
-    const allowed = plaintextKeyFilter(src.profile?.plaintextKeys ?? []);
-    const refused = allowed ? inClear.filter((s) => !allowed(s.path)) : inClear;
-    if (refused.length) throw unsealedValueError(src.name, refused, `${VALUE_IN_CLEAR_HINT}; exec did not run the command`);
-  }
+  const refused = unsealedValues(sealed, src.settings?.plaintextKeys);
+  if (refused.length) throw unsealedValueError(src.name, refused, `${VALUE_IN_CLEAR_HINT}; exec did not run the command`);
   const { plaintext } = await openSealed(sealed, opts.identities, src.name);
   if (src.worktree !== null && src.worktree !== plaintext) {
     warnings.push(`${src.name}: the working copy differs from the sealed version in git; exec uses the sealed one (git add the file to use your edits)`);
@@ -185,11 +182,11 @@ async function secretsOf(src: Source, opts: CollectOptions, warnings: string[], 
   masks.push(...sealedValues(plaintext, doc, isSealed));
   const skipped: string[] = [];
   const env = envFromToml(plaintext, doc, {
-    naming: opts.naming ?? src.profile?.exec.naming ?? 'dlt',
+    naming: opts.naming ?? src.settings?.naming ?? 'dlt',
     file: src.name,
     sealedKeys: isSealed,
-    allowEnv: new Set(src.profile?.exec.allowEnv),
-    allowHint: `[profiles.${src.profile?.name ?? 'NAME'}.exec] allow_env`,
+    allowEnv: new Set(src.settings?.profile?.exec.allowEnv),
+    allowHint: `[profiles.${src.settings?.profile?.name ?? 'NAME'}.exec] allow_env`,
     skipped,
   });
   if (skipped.length) warnings.push(`${src.name}: streamlit naming exports root-level strings and numbers only, as Streamlit does; not exported: ${skipped.join(', ')} (use exec --as-file to hand the command the whole file)`);

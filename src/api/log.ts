@@ -9,7 +9,7 @@ import { gitBuffer } from '../git/run.js';
 import { loadConfigIfPresent, type GitSealConfig } from '../profiles/config.js';
 import { scanOrThrow } from '../toml/scan-or-throw.js';
 import type { Progress } from '../util/progress.js';
-import { recipientInfo, type RecipientInfo } from './values.js';
+import { recipientInfo, type RecipientInfo } from './recipients.js';
 
 /**
  * History of secrets files from their committed (sealed) blobs alone: no key needed. Values are sealed

@@ -208,3 +208,22 @@ export async function addDeployKey(repo: Repo, name: string, profiles: readonly 
     return { ...result, identity, recipient };
   });
 }
+
+/** A public key, with its name in .gitseal.toml when the config lists it. */
+export interface RecipientInfo {
+  /** Name in .gitseal.toml, when it lists this key. */
+  name: string | null;
+  key: string;
+}
+
+/** The config's names of `keys` (the first name for a key listed twice). */
+export function recipientInfo(keys: readonly string[], config: GitSealConfig | null): RecipientInfo[] {
+  const names = new Map<string, string>();
+  for (const [name, key] of config?.recipients ?? []) if (!names.has(key)) names.set(key, name);
+  return keys.map((key) => ({ name: names.get(key) ?? null, key }));
+}
+
+/** A public key shortened for a listing: `age1abcd…wxyz`. */
+export function shortKey(key: string): string {
+  return key.length > 16 ? `${key.slice(0, 8)}…${key.slice(-4)}` : key;
+}

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import type { Identity } from 'age-encryption';
 import { GitSealError } from '../errors.js';
 import { formatKeyPath } from '../format/keypath.js';
-import { batchesUnwraps, sameSet, isSealedScalar, looksSealed, openSealed, parseSealed, prefetchDataKeys, seal, type SealedFile } from '../format/seal.js';
+import { sameSet } from '../format/meta.js';
+import { batchesUnwraps, isSealedScalar, looksSealed, openSealed, parseSealed, prefetchDataKeys, seal, type SealedFile } from '../format/seal.js';
 import { CatFileBatch } from '../git/cat-file.js';
 import { assertIndexUnlocked, updateIndex } from '../git/index-lock.js';
 import type { Repo } from '../git/repo.js';
@@ -11,7 +12,8 @@ import { repoPath } from '../git/repo.js';
 import { git } from '../git/run.js';
 import { listFiles, type TreeEntry } from '../git/tree.js';
 import type { PathSegment } from '../toml/index.js';
-import { loadConfig, plaintextKeyFilter, profileFor, type GitSealConfig, type Profile } from '../profiles/config.js';
+import { loadConfig, type GitSealConfig } from '../profiles/config.js';
+import { pathSettings, type PathSettings } from '../profiles/path-settings.js';
 import { decodeText } from '../util/io.js';
 import { withFileLock, writeFileAtomic } from '../git/atomic-write.js';
 import { stopPoint } from '../util/test-hook.js';
@@ -93,8 +95,8 @@ function targets(repo: Repo, index: Map<string, TreeEntry>, config: GitSealConfi
   return [...index.values()]
     .filter((e) => {
       try {
-        const p = profileFor(config, e.path);
-        return p !== null && (!wanted || wanted.has(p.name));
+        const { profile } = pathSettings(config, e.path);
+        return profile !== null && (!wanted || wanted.has(profile.name));
       } catch {
         return true; // matched by two profiles: reported per file
       }
@@ -166,10 +168,10 @@ class Rekeyer {
   async file(path: string): Promise<RekeyFileResult> {
     const result: RekeyFileResult = { path, status: 'unchanged', added: [], removed: [], rotated: false, updated: [], exposedKeys: [] };
     try {
-      const profile = profileFor(this.config, path);
-      if (!profile) throw new GitSealError(`${path}: no profile in .gitseal.toml covers it`, "add its path to a profile's files");
-      result.profile = profile.name;
-      await withFileLock(join(this.repo.root, path), () => this.plan(path, profile, result));
+      const settings = pathSettings(this.config, path);
+      if (!settings.profile) throw new GitSealError(`${path}: no profile in .gitseal.toml covers it`, "add its path to a profile's files");
+      result.profile = settings.profile.name;
+      await withFileLock(join(this.repo.root, path), () => this.plan(path, settings, result));
     } catch (err) {
       result.status = 'failed';
       result.error = err instanceof GitSealError ? err.oneLine : `unexpected error: ${(err as Error).message}`;
@@ -183,7 +185,7 @@ class Rekeyer {
   }
 
   /** Compute every new text for the file first, then write: a failure leaves the file untouched. */
-  private async plan(path: string, profile: Profile, result: RekeyFileResult): Promise<void> {
+  private async plan(path: string, { recipients, plaintextKeys }: PathSettings, result: RekeyFileResult): Promise<void> {
     const entry = this.index.get(path);
     const staged = entry ? (await this.objects.read(entry.oid))?.toString('utf8') ?? null : null;
     const abs = join(this.repo.root, path);
@@ -195,11 +197,11 @@ class Rekeyer {
       throw new GitSealError(`${path}: not a tracked or sealed file`, 'name a sealed secrets file');
     }
 
-    const indexStale = stagedSealed !== null && !upToDate(stagedSealed, profile.recipients);
-    const workStale = workSealed !== null && !upToDate(workSealed, profile.recipients);
+    const indexStale = stagedSealed !== null && !upToDate(stagedSealed, recipients);
+    const workStale = workSealed !== null && !upToDate(workSealed, recipients);
     const reseal = async (from: SealedFile): Promise<string> => {
       if (from.meta.conflict !== undefined) throw new GitSealError(`${path}: has an unresolved merge conflict`, 'resolve it, git add it, then rekey');
-      const out = await seal(from.text, { recipients: profile.recipients, identities: this.identities, plaintextKeys: plaintextKeyFilter(profile.plaintextKeys), file: path });
+      const out = await seal(from.text, { recipients, identities: this.identities, plaintextKeys, file: path });
       return out.text;
     };
     const writes: { worktree?: string; index?: string } = {};
@@ -214,8 +216,8 @@ class Rekeyer {
     }
     // A sealed working file that matches the index gets the very same new text, staged.
     if (writes.index !== undefined && work === staged && looksSealed(work ?? '')) writes.worktree = writes.index;
-    if (writes.index !== undefined) describeChange(result, stagedSealed!, profile.recipients);
-    if (writes.worktree !== undefined) describeChange(result, workSealed ?? stagedSealed!, profile.recipients);
+    if (writes.index !== undefined) describeChange(result, stagedSealed!, recipients);
+    if (writes.worktree !== undefined) describeChange(result, workSealed ?? stagedSealed!, recipients);
 
     if (writes.worktree !== undefined) {
       writeFileAtomic(abs, writes.worktree, undefined, { expected: workBytes });

@@ -1,17 +1,12 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import type { Identity } from 'age-encryption';
 import { GitSealError } from '../errors.js';
-import { formatKeyPath } from '../format/keypath.js';
+import { formatKeyPath, parseKeyPath } from '../format/keypath.js';
 import { META_TABLE } from '../format/meta.js';
-import { isSealedScalar, openSealed, openWithKey, parseSealed, seal, unsealedValueError, unsealedValues, unwrapFileDataKey, VALUE_IN_CLEAR_HINT, type SealedFile, type UnlockedFile } from '../format/seal.js';
-import { sealedByAttributes } from '../git/attributes.js';
-import { installedConfig } from '../git/install.js';
-import { findRepo, repoPath, type Repo } from '../git/repo.js';
-import { gitBuffer } from '../git/run.js';
-import { loadConfigIfPresent, plaintextKeyFilter, profileFor, type GitSealConfig, type Profile } from '../profiles/config.js';
+import { isSealedScalar, openWithKey, parseSealed, unsealedValueError, unwrapFileDataKey, VALUE_IN_CLEAR_HINT, type SealedFile } from '../format/seal.js';
+import { findRepo } from '../git/repo.js';
+import { loadConfigIfPresent } from '../profiles/config.js';
 import { checkAtom } from '../toml/atoms.js';
-import { readString } from '../toml/strings.js';
 import { scanOrThrow } from '../toml/scan-or-throw.js';
 import { toObject, type TomlPlain } from '../toml/to-object.js';
 import {
@@ -27,63 +22,11 @@ import {
   type ScalarSpan,
   type TomlDocument,
 } from '../toml/index.js';
-import { withFileLock, writeFileAtomic } from '../git/atomic-write.js';
-import { decodeText, readBytes, readText } from '../util/io.js';
-import { secretsMatcher } from '../git/attributes.js';
-
-// ---------------------------------------------------------------- key paths
-
-const BARE = /^[A-Za-z0-9_-]$/;
-const PATH_HINT = 'write it like sources.stripe.api_key; quote names with other characters, e.g. servers."db.example".password';
-
-/** Parse a key path as typed on the command line: TOML dotted keys, plus `[N]` for array items. */
-export function parseKeyPath(input: string): PathSegment[] {
-  const fail = (why: string): never => {
-    throw new GitSealError(`invalid key path '${input}': ${why}`, PATH_HINT);
-  };
-  const path: PathSegment[] = [];
-  let i = 0;
-  const skipSpaces = () => {
-    while (input[i] === ' ' || input[i] === '\t') i++;
-  };
-  for (;;) {
-    skipSpaces();
-    const c = input[i];
-    if (c === '"' || c === "'") {
-      if (input.startsWith(c.repeat(3), i)) fail('multi-line strings cannot be keys');
-      const token = readString(input, i, (reason) => fail(reason));
-      path.push(token.value);
-      i = token.end;
-    } else {
-      const start = i;
-      while (i < input.length && BARE.test(input[i])) i++;
-      if (i === start) fail(i >= input.length ? 'a key name is missing' : `'${input[i]}' must be inside a quoted key name`);
-      path.push(input.slice(start, i));
-    }
-    while (input[i] === '[') {
-      const m = /^\[(\d+)\]/.exec(input.slice(i));
-      if (!m) fail('array indices are written [N]');
-      path.push(Number(m![1]));
-      i += m![0].length;
-    }
-    skipSpaces();
-    if (i >= input.length) return path;
-    if (input[i] !== '.') fail(`'${input[i]}' must be inside a quoted key name`);
-    i++;
-  }
-}
-
-/** The environment variable dlt reads for a key path: segments upper-cased and joined by `__`. */
-export function dltEnvName(path: readonly PathSegment[]): string {
-  return path.map((s) => String(s).toUpperCase()).join('__');
-}
-
-/** A warning when the key cannot be given to dlt as an environment variable, else null. */
-export function envNameWarning(path: readonly PathSegment[]): string | null {
-  const name = dltEnvName(path);
-  if (/^[A-Z_][A-Z0-9_]*$/.test(name)) return null;
-  return `'${formatKeyPath(path)}' maps to the environment variable ${name}, which is not a valid name ([A-Z_][A-Z0-9_]*): dlt reads it from the TOML file, but not from the environment, and git-seal exec refuses the file`;
-}
+import { withFileLock } from '../git/atomic-write.js';
+import { readText } from '../util/io.js';
+import { envNameWarning } from './env-naming.js';
+import { recipientInfo, type RecipientInfo } from './recipients.js';
+import { fileContext, loadFile, repoFileContext, repoSecretsFiles, saveFile, valuesInClear, type FileContext } from './secrets-file.js';
 
 // ---------------------------------------------------------------- typed values
 
@@ -131,118 +74,6 @@ export function tomlLiteral(value: string, type: ValueType): string {
     return badValue(type, atom.reason);
   }
   return atom.kind && DATETIME_KINDS.includes(atom.kind) ? v : badValue(type, atom.reason);
-}
-
-// ---------------------------------------------------------------- files and their context
-
-/** Where a file sits: its repository, profile and whether the filter handles it there. */
-export interface FileContext {
-  file: string;
-  repo: Repo | null;
-  relPath: string | null;
-  config: GitSealConfig | null;
-  profile: Profile | null;
-}
-
-export function fileContext(file: string, repo?: Repo | null): FileContext {
-  if (repo === undefined) {
-    repo = null;
-    if (existsSync(dirname(resolve(file)))) {
-      try {
-        repo = findRepo(file);
-      } catch {
-        /* not in a repository: no profile */
-      }
-    }
-  }
-  if (!repo) return { file, repo: null, relPath: null, config: null, profile: null };
-  const relPath = repoPath(repo, file);
-  const config = loadConfigIfPresent(repo.root);
-  return { file, repo, relPath, config, profile: config ? profileFor(config, relPath) : null };
-}
-
-export function filterInstalled(repo: Repo): boolean {
-  const cfg = installedConfig(repo);
-  return cfg.has('filter.git-seal.process') || (cfg.has('filter.git-seal.clean') && cfg.has('filter.git-seal.smudge'));
-}
-
-/** Scalars of a sealed file's body (the [gitseal] table left out). */
-function bodyScalars(sealed: SealedFile): ScalarSpan[] {
-  return sealed.doc.scalars.filter((s) => s.start < sealed.bodyEnd);
-}
-
-/**
- * Re-seal edited plaintext with the file's own data key and recipients, so unchanged values keep their
- * ciphertext. Only the profile's plaintext_keys stay plaintext: a value the sealed file held in clear
- * without being listed there (see unsealedValues) is sealed now.
- */
-export async function resealEdited(plaintext: string, unlocked: UnlockedFile, ctx: FileContext): Promise<string> {
-  const result = await seal(plaintext, {
-    recipients: unlocked.sealed.meta.recipients,
-    previous: unlocked,
-    plaintextKeys: plaintextKeyFilter(ctx.profile?.plaintextKeys ?? []),
-    file: ctx.file,
-  });
-  return result.text;
-}
-
-/** Values of a sealed-on-disk file held in clear outside its profile's plaintext_keys. */
-export function valuesInClear(loaded: LoadedFile): ScalarSpan[] {
-  return loaded.unlocked ? unsealedValues(loaded.unlocked.sealed, plaintextKeyFilter(loaded.ctx.profile?.plaintextKeys ?? [])) : [];
-}
-
-/** A secrets file as read for an edit: sealed on disk (and opened), plaintext on disk, or not there yet. */
-export interface LoadedFile {
-  ctx: FileContext;
-  exists: boolean;
-  /** The bytes read (null: no file): the save is refused if the file no longer holds them. */
-  bytes: Buffer | null;
-  /** Open data key and parts when the file is sealed on disk. */
-  unlocked: UnlockedFile | null;
-  plaintext: string;
-}
-
-export async function loadFile(file: string, identities: readonly Identity[], opts: { mayCreate?: boolean } = {}): Promise<LoadedFile> {
-  const ctx = fileContext(file);
-  if (!existsSync(file) && opts.mayCreate) return { ctx, exists: false, bytes: null, unlocked: null, plaintext: '' };
-  const bytes = readBytes(file);
-  const text = decodeText(bytes, file);
-  const sealed = parseSealed(text, file);
-  if (!sealed) return { ctx, exists: true, bytes, unlocked: null, plaintext: text };
-  if (sealed.meta.conflict !== undefined) {
-    throw new GitSealError(`${file}: has an unresolved merge conflict`, `resolve it with git-seal edit ${file}`);
-  }
-  const opened = await openSealed(sealed, identities, file);
-  return { ctx, exists: true, bytes, unlocked: opened, plaintext: opened.plaintext };
-}
-
-/** Write new plaintext back the way the file was: sealed stays sealed (same data key), plaintext stays plaintext. */
-export async function saveFile(loaded: LoadedFile, plaintext: string): Promise<'sealed' | 'plaintext'> {
-  const { ctx } = loaded;
-  const expected = { expected: loaded.bytes };
-  if (loaded.unlocked) {
-    writeFileAtomic(ctx.file, await resealEdited(plaintext, loaded.unlocked, ctx), undefined, expected);
-    return 'sealed';
-  }
-  if (loaded.exists) {
-    writeFileAtomic(ctx.file, plaintext, undefined, expected);
-    return 'plaintext';
-  }
-  const { repo, relPath, profile } = ctx;
-  if (!repo || !relPath || !profile) {
-    throw new GitSealError(
-      `${ctx.file}: does not exist, and no profile in .gitseal.toml covers it, so there is no one to seal it for`,
-      repo ? "add its path to a profile's files in .gitseal.toml" : 'create it inside a repository set up with git-seal init',
-    );
-  }
-  mkdirSync(dirname(ctx.file), { recursive: true });
-  if (filterInstalled(repo) && sealedByAttributes(repo.root, [relPath]).has(relPath)) {
-    writeFileAtomic(ctx.file, plaintext, 0o600, expected); // the filter seals it on git add, like every file of this clone
-    return 'plaintext';
-  }
-  const plaintextKeys = plaintextKeyFilter(profile.plaintextKeys);
-  writeFileAtomic(ctx.file, (await seal(plaintext, { recipients: profile.recipients, plaintextKeys, file: ctx.file })).text, undefined, expected);
-  return 'sealed';
 }
 
 // ---------------------------------------------------------------- lookup
@@ -365,7 +196,7 @@ async function removeLocked(file: string, path: string[], identities: readonly I
   try {
     after = removeKey(loaded.plaintext, path);
   } catch (err) {
-    if (err instanceof TomlEditError && err.message.startsWith('no key')) {
+    if (err instanceof TomlEditError && err.code === 'no-such-key') {
       throw new GitSealError(`${file}: no key '${formatKeyPath(path)}'`, `git-seal ls ${file} lists its keys`);
     }
     throw editError(file, err);
@@ -375,17 +206,17 @@ async function removeLocked(file: string, path: string[], identities: readonly I
 
 // ---------------------------------------------------------------- ls
 
+/** Scalars of a sealed file's body (the [gitseal] table left out). */
+function bodyScalars(sealed: SealedFile): ScalarSpan[] {
+  return sealed.doc.scalars.filter((s) => s.start < sealed.bodyEnd);
+}
+
+
 /** Masked form of a value: the first 4 characters of a long value, nothing of a short one. */
 export function maskValue(text: string): string {
   const chars = [...text];
   const head = chars.slice(0, 4).join('');
   return chars.length >= 12 && !/[\x00-\x1f\x7f]/.test(head) ? `${head}…****` : '****';
-}
-
-export interface RecipientInfo {
-  /** Name in .gitseal.toml, when it lists this key. */
-  name: string | null;
-  key: string;
 }
 
 export interface ListedValue {
@@ -412,25 +243,6 @@ export interface ListedFile {
   error?: string;
 }
 
-export function recipientInfo(keys: readonly string[], config: GitSealConfig | null): RecipientInfo[] {
-  const names = new Map<string, string>();
-  for (const [name, key] of config?.recipients ?? []) if (!names.has(key)) names.set(key, name);
-  return keys.map((key) => ({ name: names.get(key) ?? null, key }));
-}
-
-export function shortKey(key: string): string {
-  return key.length > 16 ? `${key.slice(0, 8)}…${key.slice(-4)}` : key;
-}
-
-/** Every secrets file of the repository in the work tree: tracked or untracked (not ignored). */
-export function repoSecretsFiles(repo: Repo, config: GitSealConfig | null): string[] {
-  const out = gitBuffer(['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: repo.root })!;
-  const files = [...new Set(out.toString('utf8').split('\0').filter(Boolean))];
-  const covered = sealedByAttributes(repo.root, files);
-  const isSecrets = secretsMatcher(config);
-  return files.filter((f) => (covered.has(f) || isSecrets(f)) && existsSync(join(repo.root, f))).sort();
-}
-
 function listedValue(text: string, s: ScalarSpan, show: boolean): ListedValue {
   const key = formatKeyPath(s.path);
   const raw = text.slice(s.start, s.end);
@@ -441,13 +253,13 @@ function listedValue(text: string, s: ScalarSpan, show: boolean): ListedValue {
 }
 
 async function listOne(file: string, ctx: FileContext, identities: readonly Identity[], show: boolean): Promise<ListedFile> {
-  const base = { path: relative(process.cwd(), resolve(file)) || file, profile: ctx.profile?.name ?? null };
+  const base = { path: relative(process.cwd(), resolve(file)) || file, profile: ctx.settings.profile?.name ?? null };
   try {
     const { text } = readText(file);
     const sealed = parseSealed(text, file);
     if (!sealed) {
       const doc = scanOrThrow(text, file);
-      return { ...base, state: 'plaintext', readable: true, recipients: recipientInfo(ctx.profile?.recipients ?? [], ctx.config), values: doc.scalars.map((s) => listedValue(text, s, show)) };
+      return { ...base, state: 'plaintext', readable: true, recipients: recipientInfo(ctx.settings.recipients, ctx.config), values: doc.scalars.map((s) => listedValue(text, s, show)) };
     }
     const recipients = recipientInfo(sealed.meta.recipients, ctx.config);
     const dataKey = sealed.meta.conflict === undefined ? await unwrapFileDataKey(sealed, identities, file) : null;
@@ -475,8 +287,8 @@ export async function listSecrets(files: readonly string[], identities: readonly
   // All files at once: an age plugin then opens every data key in one session.
   return Promise.all(
     repoSecretsFiles(repo, config).map((rel) => {
-      const abs = join(repo.root, rel);
-      return listOne(abs, { file: abs, repo, relPath: rel, config, profile: config ? profileFor(config, rel) : null }, identities, show);
+      const ctx = repoFileContext(repo, config, rel);
+      return listOne(ctx.file, ctx, identities, show);
     }),
   );
 }

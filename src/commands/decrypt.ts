@@ -1,7 +1,6 @@
 import type { CommandModule } from 'yargs';
-import { fileContext } from '../api/values.js';
+import { fileContext } from '../api/secrets-file.js';
 import { openText } from '../format/seal.js';
-import { plaintextKeyFilter } from '../profiles/config.js';
 import { readText } from '../util/io.js';
 import { rewriting, writeOutput } from './output.js';
 import { identityList, type GlobalArgs } from './common.js';
@@ -31,7 +30,7 @@ export const decryptCommand: CommandModule<GlobalArgs, Args> = {
       const named = args.file !== undefined && args.file !== '-';
       const plaintext = await openText(text, await identityList(args), name, {
         // stdin has no path, so no plaintext_keys: name the file, or pass --allow-plaintext.
-        plaintextKeys: () => (named ? plaintextKeyFilter(fileContext(args.file!).profile?.plaintextKeys ?? []) : undefined),
+        plaintextKeys: () => (named ? fileContext(args.file!).settings.plaintextKeys : undefined),
         allowPlaintext: args['allow-plaintext'],
       });
       writeOutput(plaintext, { ...target, expected: bytes });

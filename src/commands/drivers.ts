@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { looksSealed, openWithKey, parseSealed, unwrapFileDataKey } from '../format/seal.js';
+import { SealFilter } from '../git/filter.js';
 import { mergeSealedFiles } from '../git/merge.js';
 import { findRepo } from '../git/repo.js';
-import { loadConfigIfPresent, plaintextKeyFilter, profileFor } from '../profiles/config.js';
+import { loadConfigIfPresent } from '../profiles/config.js';
+import { pathSettings } from '../profiles/path-settings.js';
 import { writeFileAtomic } from '../git/atomic-write.js';
 import { identityList, type GlobalArgs } from './common.js';
 
@@ -17,19 +18,9 @@ export const textconvCommand: CommandModule<GlobalArgs, TextconvArgs> = {
   describe: false,
   builder: (y) => y.positional('file', { type: 'string', demandOption: true }),
   handler: async (args) => {
-    const raw = readFileSync(args.file);
-    const text = raw.toString('utf8');
-    let out: string | Buffer = raw;
-    if (looksSealed(text)) {
-      try {
-        const sealed = parseSealed(text, args.file);
-        const key = sealed && (await unwrapFileDataKey(sealed, await identityList(args), args.file));
-        if (sealed && key) out = openWithKey(sealed, key, args.file);
-      } catch {
-        /* show what is there */
-      }
-    }
-    process.stdout.write(out);
+    // Silent: what cannot be opened is shown as it is. textconv reads no config, so any root serves.
+    const filter = new SealFilter(process.cwd(), args.identity, () => {});
+    process.stdout.write(await filter.textconv(args.file, readFileSync(args.file)));
   },
 };
 
@@ -59,9 +50,7 @@ export const mergeDriverCommand: CommandModule<GlobalArgs, MergeArgs> = {
     // sealed versions instead (see mergeRecipients).
     let plaintextKeys;
     try {
-      const config = loadConfigIfPresent(findRepo().root);
-      const profile = config ? profileFor(config, path) : null;
-      plaintextKeys = plaintextKeyFilter(profile?.plaintextKeys ?? []);
+      plaintextKeys = pathSettings(loadConfigIfPresent(findRepo().root), path).plaintextKeys;
     } catch {
       /* every value sealed */
     }

@@ -2,7 +2,7 @@ import type { CommandModule } from 'yargs';
 import { GitSealError } from '../errors.js';
 import { loadIdentities } from '../age/index.js';
 import { childEnv, collectSecrets, runCommand, runWithFile, writeMasks } from '../api/exec.js';
-import { ENV_NAMINGS, type EnvNaming } from '../api/env-naming.js';
+import { ENV_NAMINGS, type EnvNaming } from '../profiles/exec-naming.js';
 import { info, toList, type GlobalArgs } from './common.js';
 
 export interface ExecArgs extends GlobalArgs {

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { secretsLog, type FileChange, type LogEntry } from '../api/log.js';
-import { shortKey, type RecipientInfo } from '../api/values.js';
+import { shortKey, type RecipientInfo } from '../api/recipients.js';
 import { findRepo, repoPath } from '../git/repo.js';
 import { progress } from '../util/progress.js';
 import type { GlobalArgs } from './common.js';

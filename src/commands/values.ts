@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { GitSealError } from '../errors.js';
-import { getValue, jsonValue, listSecrets, removeValue, setValue, shortKey, VALUE_TYPES, type ListedFile, type ValueType } from '../api/values.js';
+import { shortKey } from '../api/recipients.js';
+import { getValue, jsonValue, listSecrets, removeValue, setValue, VALUE_TYPES, type ListedFile, type ValueType } from '../api/values.js';
 import { readStdin, decodeText } from '../util/io.js';
 import { identityList, info, type GlobalArgs } from './common.js';
 

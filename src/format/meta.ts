@@ -29,6 +29,12 @@ function renderMeta(meta: SealedMeta, eol: string): string {
   return lines.join(eol) + eol;
 }
 
+/** Whether two recipient lists hold the same set of keys (duplicates ignored). */
+export function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  const sa = new Set(a);
+  return sa.size === new Set(b).size && b.every((x) => sa.has(x));
+}
+
 /** A sealed file: the sealed body, one blank line, then the metadata table. */
 export function assembleSealed(body: string, meta: SealedMeta, eol: string): string {
   return body + eol + renderMeta(meta, eol);

@@ -7,7 +7,8 @@ import { PluginIdentity } from '../age/plugin-identity.js';
 import type { PathSegment, ScalarSpan, TomlDocument } from '../toml/index.js';
 import { scanOrThrow } from '../toml/scan-or-throw.js';
 import { formatKeyPath } from './keypath.js';
-import { assembleSealed, META_TABLE, metaStart, readMeta, sealedBody, type SealedMeta } from './meta.js';
+import { openConflict } from './conflict.js';
+import { assembleSealed, META_TABLE, metaStart, readMeta, sameSet, sealedBody, type SealedMeta } from './meta.js';
 
 /** A sealed file split into its parts. */
 export interface SealedFile {
@@ -193,7 +194,7 @@ export function openWithKey(sealed: SealedFile, dataKey: Uint8Array, file: strin
   const { text, doc, bodyEnd, meta } = sealed;
   if (meta.conflict !== undefined) {
     try {
-      return decryptValue(keys, [META_TABLE, 'conflict'], meta.conflict);
+      return openConflict(keys, meta.conflict);
     } catch (err) {
       throw valueError(file, err);
     }
@@ -246,12 +247,6 @@ export async function openText(text: string, identities: readonly Identity[], fi
     if (refused.length) throw unsealedValueError(file, refused, `${VALUE_IN_CLEAR_HINT}; decrypt --allow-plaintext opens it anyway`);
   }
   return (await openSealed(sealed, identities, file)).plaintext;
-}
-
-/** Whether two recipient lists hold the same set of keys (duplicates ignored). */
-export function sameSet(a: readonly string[], b: readonly string[]): boolean {
-  const sa = new Set(a);
-  return sa.size === new Set(b).size && b.every((x) => sa.has(x));
 }
 
 function normalizeRecipients(recipients: readonly string[]): string[] {

@@ -11,10 +11,11 @@ import { basename } from 'node:path';
  * never takes it. Where the process table can be read (Linux), the parent git command's name is
  * checked too, so an archive stays sealed even while another command holds the lock.
  */
-export function isArchiveSmudge(meta: Readonly<Record<string, string>>, indexFile: string | null): boolean {
+export function isArchiveSmudge(meta: Readonly<Record<string, string>>, indexFile: () => string | null): boolean {
   if (meta.treeish === undefined) return false; // checkout -- PATH, restore, stash, checkout-index
   if (parentIsArchive()) return true;
-  return indexFile === null || !existsSync(`${indexFile}.lock`);
+  const index = indexFile();
+  return index === null || !existsSync(`${index}.lock`);
 }
 
 /** Options of `git` itself that take their value as the next argument. */

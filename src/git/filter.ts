@@ -16,10 +16,12 @@ import {
   unsealedValues,
   unwrapFileDataKey,
   unwrapFileDataKeys,
+  type PlaintextKeyFilter,
   type SealedFile,
   type UnlockedFile,
 } from '../format/seal.js';
-import { CONFIG_FILE, loadConfigIfPresent, plaintextKeyFilter, profileFor, type GitSealConfig, type Profile } from '../profiles/config.js';
+import { CONFIG_FILE, loadConfigIfPresent, type GitSealConfig, type Profile } from '../profiles/config.js';
+import { pathSettings, type PathSettings } from '../profiles/path-settings.js';
 import { scanToml } from '../toml/index.js';
 import { decodeText } from '../util/io.js';
 import { CatFileBatch, type CatFileObject } from './cat-file.js';
@@ -28,13 +30,21 @@ import { isArchiveSmudge } from './archive.js';
 import { blobOid, CleanCache } from './clean-cache.js';
 import { gitMaybe } from './run.js';
 
+/** One file for smudge: `meta` is what the process protocol sent (`blob`, `treeish`, `ref`). */
+interface SmudgeInput {
+  path: string;
+  content: Buffer;
+  blob?: string;
+  meta?: Readonly<Record<string, string>>;
+}
+
 /** Bytes every sealed file contains (its metadata table header). */
 const SEALED_MARK = `[${META_TABLE}]`;
 
 /** What clean does with a path: its recipients and plaintext keys (from its profile, else the file). */
-interface PathSettings {
-  recipients: string[];
-  plaintextKeys: string[];
+interface CleanSettings {
+  recipients: readonly string[];
+  plaintextKeys: PlaintextKeyFilter | undefined;
   /** Canonical text of the two, for the clean cache. */
   key: string;
 }
@@ -56,8 +66,8 @@ export class SealFilter {
   private cacheStore?: CleanCache | null;
   private unopened: string[] = [];
   private hashAlgorithm?: 'sha1' | 'sha256';
-  /** A profile's settings, resolved once per process. */
-  private readonly profileSettings = new WeakMap<Profile, PathSettings>();
+  /** A profile's clean settings, resolved once per process. */
+  private readonly profileSettings = new WeakMap<Profile, CleanSettings>();
 
   constructor(
     private readonly root: string,
@@ -157,35 +167,34 @@ export class SealFilter {
     return undefined;
   }
 
-  /** The path's settings: its profile's, else (no profile covers it) the earlier sealed version's recipients. */
-  private settings(path: string, previous: SealedFile | null, profile = this.profileOf(path)): PathSettings {
-    if (profile) {
-      let known = this.profileSettings.get(profile);
+  /** The path's clean settings: its profile's, else (no profile covers it) the earlier sealed version's recipients. */
+  private cleanSettings(path: string, previous: SealedFile | null, settings = this.settingsOf(path)): CleanSettings {
+    if (settings.profile) {
+      let known = this.profileSettings.get(settings.profile);
       if (!known) {
-        known = this.resolveSettings(path, previous, profile);
-        this.profileSettings.set(profile, known);
+        known = this.resolveCleanSettings(path, previous, settings);
+        this.profileSettings.set(settings.profile, known);
       }
       return known;
     }
-    return this.resolveSettings(path, previous, null);
+    return this.resolveCleanSettings(path, previous, settings);
   }
 
-  private resolveSettings(path: string, previous: SealedFile | null, profile: Profile | null): PathSettings {
+  private resolveCleanSettings(path: string, previous: SealedFile | null, settings: PathSettings): CleanSettings {
     const config = this.config();
-    const recipients = profile?.recipients ?? previous?.meta.recipients ?? [];
+    const recipients = settings.profile ? settings.recipients : previous?.meta.recipients ?? [];
     if (recipients.length === 0) {
       throw new GitSealError(
         config ? `no profile in .gitseal.toml covers ${path}` : `no .gitseal.toml and no earlier sealed version to take recipients from`,
         config ? "add its path to a profile's files in .gitseal.toml" : 'run git-seal init',
       );
     }
-    const plaintextKeys = profile?.plaintextKeys ?? [];
-    return { recipients, plaintextKeys, key: JSON.stringify([[...recipients].sort(), plaintextKeys]) };
+    const key = JSON.stringify([[...recipients].sort(), settings.profile?.plaintextKeys ?? []]);
+    return { recipients, plaintextKeys: settings.plaintextKeys, key };
   }
 
-  private profileOf(path: string): Profile | null {
-    const config = this.config();
-    return config ? profileFor(config, path) : null;
+  private settingsOf(path: string): PathSettings {
+    return pathSettings(this.config(), path);
   }
 
   /**
@@ -196,23 +205,23 @@ export class SealFilter {
     if (path === CONFIG_FILE) return content; // the config is never a secrets file, whatever .gitattributes says
     const previous = await this.previousVersion(path);
     const cache = this.cache();
-    let profile: Profile | null;
+    let settings: PathSettings;
     try {
-      profile = this.profileOf(path);
+      settings = this.settingsOf(path);
     } catch (err) {
       if (!(err instanceof GitSealError)) throw err;
       return this.cleanWithoutConfig(path, content, previous, err);
     }
     // Fast path: this exact plaintext is known to clean to the staged blob (see CleanCache). Sealed
     // input never takes it: its values in clear are checked below.
-    if (previous && cache && profile && !content.includes(SEALED_MARK) && cache.has(path, previous.oid, content, this.settings(path, null, profile).key)) {
+    if (previous && cache && settings.profile && !content.includes(SEALED_MARK) && cache.has(path, previous.oid, content, this.cleanSettings(path, null, settings).key)) {
       return previous.content;
     }
     let text = decodeText(content, path);
     if (CONFLICT_MARKER.test(text) && !parsesAsToml(text) && (await this.unmerged(path))) {
       // `git diff`, `git status` and mergetool clean a conflicted working copy: seal it whole, as the merge driver does.
       const ours = previous && tryParse(previous.content.toString('utf8'), path);
-      const { recipients } = this.settings(path, ours ?? null, profile);
+      const { recipients } = this.cleanSettings(path, ours ?? null, settings);
       const { sealConflictedCopy } = await import('./merge.js');
       return Buffer.from(await sealConflictedCopy(text, ours ?? null, await this.identities(), recipients, path), 'utf8');
     }
@@ -220,23 +229,23 @@ export class SealFilter {
     const sealed = looksSealed(text) ? parseSealed(text, path) : null;
     let own: UnlockedFile | null = null;
     if (sealed) {
-      own = await this.unlockValuesInClear(path, sealed, profile);
+      own = await this.unlockValuesInClear(path, sealed, settings);
       if (!own) return content;
       text = openWithKey(sealed, own.dataKey, path);
     }
     const previousText = previous?.content.toString('utf8');
     const prevSealed = previousText !== undefined && looksSealed(previousText) ? tryParse(previousText, path) : null;
-    const settings = this.settings(path, prevSealed ?? own?.sealed ?? null, profile);
+    const { recipients, plaintextKeys, key } = this.cleanSettings(path, prevSealed ?? own?.sealed ?? null, settings);
     const result = await seal(text, {
-      recipients: settings.recipients,
+      recipients,
       identities: await this.identities(),
       previous: own ?? prevSealed ?? undefined,
-      plaintextKeys: plaintextKeyFilter(settings.plaintextKeys),
+      plaintextKeys,
       file: path,
     });
     const out = Buffer.from(result.text, 'utf8');
     // Also for a file's first clean: the next racily clean `git status` then costs one HMAC, not a re-seal.
-    cache?.add(path, blobOid(out, this.objectFormat(previous)), content, settings.key);
+    cache?.add(path, blobOid(out, this.objectFormat(previous)), content, key);
     return out;
   }
 
@@ -245,8 +254,8 @@ export class SealFilter {
    * through), else its data key to seal them with. Without the key they are refused: sealing a value
    * needs the file's data key, which only a recipient can open.
    */
-  private async unlockValuesInClear(path: string, sealed: SealedFile, profile: Profile | null): Promise<UnlockedFile | null> {
-    const inClear = unsealedValues(sealed, plaintextKeyFilter(profile?.plaintextKeys ?? []));
+  private async unlockValuesInClear(path: string, sealed: SealedFile, settings: PathSettings): Promise<UnlockedFile | null> {
+    const inClear = unsealedValues(sealed, settings.plaintextKeys);
     if (inClear.length === 0) return null;
     const dataKey = sealed.meta.conflict === undefined ? await unwrapFileDataKey(sealed, await this.identities(), path) : null;
     if (dataKey) return { sealed, dataKey };
@@ -294,12 +303,25 @@ export class SealFilter {
    * smudge for many files at once (git's delayed checkout): the data keys of all of them are unwrapped
    * in one unwrapFileDataKeys call, then each file is opened. Results are in the order of `files`.
    */
-  async smudgeMany(files: readonly { path: string; content: Buffer; blob?: string; meta?: Readonly<Record<string, string>> }[]): Promise<Buffer[]> {
+  async smudgeMany(files: readonly SmudgeInput[]): Promise<Buffer[]> {
+    return this.open(files, true);
+  }
+
+  /**
+   * `git diff`'s view of a file (diff.git-seal.textconv): opened as smudge opens it, but it is not a
+   * checkout: values in clear are not warned about, and nothing is remembered for the clean cache (git
+   * hands textconv temporary copies).
+   */
+  async textconv(path: string, content: Buffer): Promise<Buffer> {
+    return (await this.open([{ path, content }], false))[0];
+  }
+
+  private async open(files: readonly SmudgeInput[], checkout: boolean): Promise<Buffer[]> {
     const out = files.map((f) => f.content);
     const sealed: { i: number; sealed: SealedFile; file: string }[] = [];
     files.forEach(({ path, content, meta }, i) => {
       if (path === CONFIG_FILE) return;
-      if (isArchiveSmudge(meta ?? {}, this.indexFile()) && !this.archivePlaintext()) return;
+      if (isArchiveSmudge(meta ?? {}, () => this.indexFile()) && !this.archivePlaintext()) return;
       let text: string;
       try {
         text = decodeText(content, path);
@@ -310,7 +332,7 @@ export class SealFilter {
       try {
         const parsed = parseSealed(text, path);
         if (!parsed) return;
-        this.warnValuesInClear(path, parsed);
+        if (checkout) this.warnValuesInClear(path, parsed);
         sealed.push({ i, sealed: parsed, file: path });
       } catch (err) {
         this.warnLeftSealed(path, err);
@@ -329,7 +351,7 @@ export class SealFilter {
       if (!dataKey) return this.noteUnopened(file);
       try {
         const plaintext = Buffer.from(openWithKey(s, dataKey, file), 'utf8');
-        this.rememberCheckout(file, s, plaintext, files[i].blob);
+        if (checkout) this.rememberCheckout(file, s, plaintext, files[i].blob);
         out[i] = plaintext;
       } catch (err) {
         this.warnLeftSealed(file, err);
@@ -350,7 +372,7 @@ export class SealFilter {
   private warnValuesInClear(path: string, sealed: SealedFile): void {
     let inClear;
     try {
-      inClear = unsealedValues(sealed, plaintextKeyFilter(this.profileOf(path)?.plaintextKeys ?? []));
+      inClear = unsealedValues(sealed, this.settingsOf(path).plaintextKeys);
     } catch {
       return; // an unreadable config is reported where it matters, by clean
     }
@@ -369,12 +391,11 @@ export class SealFilter {
     try {
       const { meta, doc, text, bodyEnd } = sealed;
       if (meta.conflict !== undefined) return;
-      const settings = this.settings(path, sealed);
+      const settings = this.cleanSettings(path, sealed);
       const want = [...settings.recipients].sort();
       if (want.length !== meta.recipients.length || want.some((r, i) => r !== meta.recipients[i])) return;
       if (!sealed.headerMatchesRecipients) return;
-      const keep = plaintextKeyFilter(settings.plaintextKeys);
-      for (const s of doc.scalars) if (s.start < bodyEnd && isSealedScalar(text, s) === Boolean(keep?.(s.path))) return;
+      for (const s of doc.scalars) if (s.start < bodyEnd && isSealedScalar(text, s) === Boolean(settings.plaintextKeys?.(s.path))) return;
       if (assembleSealed(sealedBody(text, bodyEnd), meta, doc.eol) !== text) return;
       const oid = blob ?? blobOid(Buffer.from(text, 'utf8'), 'sha1');
       this.cache()?.add(path, oid, plaintext, settings.key);

@@ -2,7 +2,8 @@ import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, statSync } fr
 import { join, resolve } from 'node:path';
 import { GitSealError } from '../errors.js';
 import { looksSealed, seal } from '../format/seal.js';
-import { plaintextKeyFilter, profileFor, type GitSealConfig } from '../profiles/config.js';
+import type { GitSealConfig } from '../profiles/config.js';
+import { pathSettings } from '../profiles/path-settings.js';
 import { scanToml } from '../toml/index.js';
 import { withFileLock, writeFileAtomic } from './atomic-write.js';
 import { sealedByAttributes, secretsMatcher } from './attributes.js';
@@ -46,9 +47,9 @@ export async function sealInPlace(repo: Repo, paths: readonly string[], config: 
   for (const path of paths) {
     const before = readPlain(repo, path);
     if (before === null) continue;
-    const profile = config ? profileFor(config, path) : null;
+    const { profile, recipients, plaintextKeys } = pathSettings(config, path);
     if (!profile) throw new GitSealError(`${path}: holds plaintext and no profile in .gitseal.toml covers it, so lock cannot seal it; nothing was changed`, 'move it out of the repository, delete it, or add it to a profile');
-    const { text } = await seal(before.toString('utf8'), { recipients: profile.recipients, plaintextKeys: plaintextKeyFilter(profile.plaintextKeys), file: path });
+    const { text } = await seal(before.toString('utf8'), { recipients, plaintextKeys, file: path });
     planned.push({ path, before, text });
   }
   for (const p of planned) {

@@ -1,11 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import type { Identity } from 'age-encryption';
 import { diff3Merge } from 'node-diff3';
-import { wrapDataKey } from '../age/index.js';
 import { GitSealError } from '../errors.js';
-import { encryptValue, deriveValueKeys, FORMAT_VERSION } from '../crypto/value.js';
-import { assembleSealed, META_TABLE } from '../format/meta.js';
-import { openWithKey, parseSealed, sameSet, seal, unwrapFileDataKey, type SealedFile, type PlaintextKeyFilter } from '../format/seal.js';
+import { sealConflict } from '../format/conflict.js';
+import { openWithKey, parseSealed, seal, unwrapFileDataKey, type SealedFile, type PlaintextKeyFilter } from '../format/seal.js';
 import { scanToml } from '../toml/index.js';
 
 export interface MergeInput {
@@ -112,17 +109,6 @@ export function mergeLines(base: string, ours: string, theirs: string, markerSiz
   return { text, conflict };
 }
 
-/**
- * Seal a conflicted plaintext whole, so no plaintext reaches the object store: for the merged
- * recipients, under ours' data key, or a fresh one when a recipient was removed.
- */
-async function sealConflict(plaintext: string, ours: SealedFile, oursKey: Uint8Array, recipients: string[], fresh: boolean): Promise<string> {
-  const dataKey = fresh ? new Uint8Array(randomBytes(32)) : oursKey;
-  const armor = !fresh && sameSet(recipients, ours.meta.recipients) ? ours.meta.dataKey : await wrapDataKey(dataKey, recipients);
-  const token = encryptValue(deriveValueKeys(dataKey), [META_TABLE, 'conflict'], plaintext);
-  return assembleSealed('', { ...ours.meta, recipients, dataKey: armor, finalNewline: true, conflict: token }, ours.doc.eol);
-}
-
 /** Both sides whole between conflict markers: not TOML, so clean refuses to stage it as it is. */
 function bothSides(ours: string, theirs: string, markerSize = 7, path = ''): string {
   const eol = ours.includes('\r\n') ? '\r\n' : '\n';
@@ -136,19 +122,17 @@ function bothSides(ours: string, theirs: string, markerSize = 7, path = ''): str
  */
 export async function sealConflictedCopy(plaintext: string, ours: SealedFile | null, identities: readonly Identity[], recipients: readonly string[], path: string): Promise<string> {
   const oursKey = ours && ours.meta.conflict === undefined ? await unwrapFileDataKey(ours, identities, path) : null;
+  const merged = [...new Set(recipients)].sort();
   if (ours && oursKey) {
-    const merged = [...new Set(recipients)].sort();
-    return sealConflict(plaintext, ours, oursKey, merged, ours.meta.recipients.some((r) => !merged.includes(r)));
+    // A removed recipient may hold ours' data key: then the conflict gets a fresh one.
+    const removed = ours.meta.recipients.some((r) => !merged.includes(r));
+    return sealConflict(plaintext, merged, ours.doc.eol, removed ? undefined : { dataKey: oursKey, meta: ours.meta });
   }
   if (ours) {
     // A clone without the key holds sealed sides between markers: staging them would commit an unresolved merge.
     throw new GitSealError(`${path}: is still conflicted, and this clone cannot open it to resolve it`, `ask a recipient of ${path} to merge it, or run git merge --abort`);
   }
-  const dataKey = new Uint8Array(randomBytes(32));
-  const sorted = [...new Set(recipients)].sort();
-  const token = encryptValue(deriveValueKeys(dataKey), [META_TABLE, 'conflict'], plaintext);
-  const meta = { version: FORMAT_VERSION, recipients: sorted, dataKey: await wrapDataKey(dataKey, sorted), finalNewline: true, conflict: token };
-  return assembleSealed('', meta, plaintext.includes('\r\n') ? '\r\n' : '\n');
+  return sealConflict(plaintext, merged, plaintext.includes('\r\n') ? '\r\n' : '\n');
 }
 
 /**
@@ -185,7 +169,10 @@ export async function mergeSealedFiles(input: MergeInput): Promise<MergeOutput> 
     if (po && pa && pb && pa.key) {
       const merged = mergeValues(po.plain, pa.plain, pb.plain);
       const result = merged !== null ? { text: merged, conflict: false } : mergeLines(po.plain, pa.plain, pb.plain, input.markerSize, path);
-      if (result.conflict) return { text: await sealConflict(result.text, sa, pa.key, recipients, removed.length > 0), conflict: true };
+      if (result.conflict) {
+        const keep = removed.length ? undefined : { dataKey: pa.key, meta: sa.meta };
+        return { text: await sealConflict(result.text, recipients, sa.doc.eol, keep), conflict: true };
+      }
       if (recipients.length === 0) {
         return { text: bothSides(ours, theirs, input.markerSize, path), conflict: true, refusal: `${path}: the merge leaves this file with no recipients` };
       }

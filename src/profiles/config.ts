@@ -7,7 +7,7 @@ import { decodeText } from '../util/io.js';
 import { scanOrThrow } from '../toml/scan-or-throw.js';
 import { toObject, type TomlPlain } from '../toml/to-object.js';
 import type { PathSegment } from '../toml/index.js';
-import { ENV_NAMINGS, type EnvNaming } from '../api/env-naming.js';
+import { ENV_NAMINGS, type EnvNaming } from './exec-naming.js';
 
 export const CONFIG_FILE = '.gitseal.toml';
 
@@ -15,7 +15,7 @@ export interface Profile {
   name: string;
   /** Globs relative to the repository root, as written (brace lists allowed). */
   files: string[];
-  /** The globs as git reads them in .gitattributes: brace lists expanded, checked (see git/wildmatch.ts). */
+  /** The globs as git reads them in .gitattributes: brace lists expanded, checked (see util/wildmatch.ts). */
   patterns: string[];
   /** Entries as written: recipient names, or `@profile` to include another profile's members. */
   members: string[];

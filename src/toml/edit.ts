@@ -8,7 +8,17 @@ import type { KeyValueSpan, PathSegment, TomlDocument } from './types.js';
  * comments and layout, and checks that the result still parses.
  */
 
-export class TomlEditError extends Error {}
+/** Why an edit was refused, for code that handles one kind. */
+export type TomlEditErrorCode = 'would-be-invalid' | 'empty-key' | 'inside-inline-value' | 'no-such-key' | 'not-an-array' | 'no-such-item';
+
+export class TomlEditError extends Error {
+  constructor(
+    message: string,
+    readonly code: TomlEditErrorCode,
+  ) {
+    super(message);
+  }
+}
 
 const BARE = /^[A-Za-z0-9_-]+$/;
 
@@ -41,7 +51,7 @@ function checked(text: string, what: string): string {
   try {
     scanToml(text);
   } catch (err) {
-    if (err instanceof TomlSyntaxError) throw new TomlEditError(`${what} would make the file invalid (${err.reason})`);
+    if (err instanceof TomlSyntaxError) throw new TomlEditError(`${what} would make the file invalid (${err.reason})`, 'would-be-invalid');
     throw err;
   }
   return text;
@@ -84,7 +94,7 @@ function insertLine(text: string, at: number, line: string, eol: string): string
  * `limit` (default: end of text) keeps insertions before a trailing region such as git-seal's metadata.
  */
 export function setRawValue(text: string, path: readonly string[], raw: string, limit = text.length): string {
-  if (path.length === 0) throw new TomlEditError('empty key');
+  if (path.length === 0) throw new TomlEditError('empty key', 'empty-key');
   const doc = scanToml(text);
   const eol = eolOf(doc);
   const entry = findEntry(doc, path);
@@ -134,16 +144,16 @@ export function removeKey(text: string, path: readonly string[]): string {
   const entry = findEntry(doc, path);
   if (!entry) {
     if (doc.scalars.some((s) => samePath(s.path.slice(0, path.length), path))) {
-      throw new TomlEditError(`${formatDottedKey(path)} is inside an inline table or array; edit it by hand`);
+      throw new TomlEditError(`${formatDottedKey(path)} is inside an inline table or array; edit it by hand`, 'inside-inline-value');
     }
-    throw new TomlEditError(`no key ${formatDottedKey(path)}`);
+    throw new TomlEditError(`no key ${formatDottedKey(path)}`, 'no-such-key');
   }
   return checked(text.slice(0, lineStart(text, entry.keyStart)) + text.slice(lineEnd(text, entry.valueEnd)), `removing ${formatDottedKey(path)}`);
 }
 
 function arrayEntry(doc: TomlDocument, text: string, path: readonly string[]): KeyValueSpan {
   const entry = findEntry(doc, path);
-  if (!entry || text[entry.valueStart] !== '[') throw new TomlEditError(`${formatDottedKey(path)} is not an array`);
+  if (!entry || text[entry.valueStart] !== '[') throw new TomlEditError(`${formatDottedKey(path)} is not an array`, 'not-an-array');
   return entry;
 }
 
@@ -178,7 +188,7 @@ export function removeArrayItem(text: string, path: readonly string[], index: nu
   arrayEntry(doc, text, path);
   const items = doc.scalars.filter((s) => s.path.length === path.length + 1 && samePath(s.path.slice(0, path.length), path));
   const item = items.find((s) => s.path[path.length] === index);
-  if (!item) throw new TomlEditError(`${formatDottedKey(path)} has no item ${index}`);
+  if (!item) throw new TomlEditError(`${formatDottedKey(path)} has no item ${index}`, 'no-such-item');
   const ls = lineStart(text, item.start);
   const le = lineEnd(text, item.end);
   const ownLine = /^[ \t]*$/.test(text.slice(ls, item.start)) && /^[ \t]*,?[ \t]*(#.*)?\r?\n?$/.test(text.slice(item.end, le));

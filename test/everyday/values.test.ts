@@ -3,7 +3,9 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GitSealError } from '../../src/errors.js';
-import { dltEnvName, envNameWarning, maskValue, parseKeyPath, tomlLiteral } from '../../src/api/values.js';
+import { dltEnvName, envNameWarning } from '../../src/api/env-naming.js';
+import { maskValue, tomlLiteral } from '../../src/api/values.js';
+import { parseKeyPath } from '../../src/format/keypath.js';
 import { BIN, cleanupTempDirs, hasBinary } from '../helpers.js';
 import { lineDiff, read, repoWith, SECRET_STRINGS, sealedClone, user, type User } from './world.js';
 

@@ -177,7 +177,7 @@ describe('tampering', () => {
 
 describe('sameSet (the one recipient-set comparison)', () => {
   it('compares sets, not lengths', async () => {
-    const { sameSet } = await import('../../src/format/seal.js');
+    const { sameSet } = await import('../../src/format/meta.js');
     expect(sameSet(['a', 'b'], ['b', 'a'])).toBe(true);
     expect(sameSet(['a', 'a'], ['a'])).toBe(true);
     expect(sameSet(['a', 'a'], ['a', 'b'])).toBe(false); // the old rekey helper said true
