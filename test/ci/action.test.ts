@@ -5,9 +5,7 @@
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, cleanupTempDirs, ROOT, run, tempDir } from '../helpers.js';
-import { person, repoWith, type Person } from '../e2e/team.js';
-import { PROD, PROD_PATH } from '../profiles/helpers.js';
+import { BIN, cleanupTempDirs, person, type Person, PROD, PROD_PATH, repoWith, ROOT, run, tempDir } from '../helpers.js';
 
 interface Step {
   id: string;

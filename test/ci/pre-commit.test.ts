@@ -4,8 +4,7 @@
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BIN, cleanupTempDirs, hasBinary, ROOT, run, tempDir } from '../helpers.js';
-import { person, repoWith, SECRETS, SECRET_STRINGS } from '../e2e/team.js';
+import { BIN, cleanupTempDirs, hasBinary, person, repoWith, ROOT, run, SECRET_STRINGS, SECRETS, tempDir } from '../helpers.js';
 
 const FILE = '.dlt/secrets.toml';
 afterAll(cleanupTempDirs);

@@ -7,8 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanupTempDirs, tempDir } from '../helpers.js';
-import { person, repoWith } from './team.js';
+import { cleanupTempDirs, person, repoWith, tempDir } from '../helpers.js';
 
 afterAll(cleanupTempDirs);
 

@@ -4,9 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BIN, cleanupTempDirs, tempDir } from '../helpers.js';
-import { person, repoWith } from '../e2e/team.js';
-import { envMap } from './helpers.js';
+import { BIN, cleanupTempDirs, envMap, person, repoWith, tempDir } from '../helpers.js';
 
 const DEV = '.dlt/secrets.toml';
 const STREAMLIT = '.streamlit/secrets.toml';

@@ -1,9 +1,7 @@
 import { readdirSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupTempDirs, tempDir } from '../helpers.js';
-import { person, repoWith, SECRET_STRINGS, SECRETS, type Person } from '../e2e/team.js';
-import { allObjectsOf } from './helpers.js';
+import { allObjectsOf, cleanupTempDirs, person, type Person, repoWith, SECRET_STRINGS, SECRETS, tempDir } from '../helpers.js';
 
 /**
  * Issue 8, Must show 2: after a full workflow (init, commit, clone, a conflicted merge with rerere,
