@@ -228,19 +228,10 @@ schemas = ["raw", "staging"]
 
 export const SECRET_STRINGS = ['sk_live_51HxYzStripeSecret', 'pg-pass-correct-horse', 'db.internal.example', 'analytics'];
 
-/** A short dlt secrets file: what repoWith commits by default. */
-export const SHORT_SECRETS = `# dlt secrets
-[sources.stripe]
-api_key = "sk_live_51HxYzStripeSecret" # rotated 2026-01
-retries = 3
+/** SECRETS cut down to the stripe key, retries, and the database name, password and port: what repoWith commits by default. */
+export const SHORT_SECRETS = SECRETS.replace(' for the stripe pipeline', '').replace(/^(host|connect_timeout|sslmode_required|created|schemas) = .*\n/gm, '');
 
-[destination.postgres.credentials]
-database = "analytics"
-password = "pg-pass-correct-horse"
-port = 5432
-`;
-
-export const SHORT_SECRET_STRINGS = ['sk_live_51HxYzStripeSecret', 'pg-pass-correct-horse', 'analytics'];
+export const SHORT_SECRET_STRINGS = SECRET_STRINGS.filter((s) => SHORT_SECRETS.includes(s));
 
 /** Production credentials, for the profile tests. */
 export const PROD = `# prod credentials for the stripe pipeline
