@@ -224,11 +224,9 @@ describe('talking to the user', () => {
   it('without a terminal, a request for a PIN fails with one line naming the plugin and what it asked for', () => {
     const k = generate();
     const file = sealedToPlugin(k.recipient, 'no-tty.toml');
-    const r = spawnSync(process.execPath, [BIN, 'decrypt', '-i', k.file, file], {
-      encoding: 'utf8',
-      env: { ...process.env, GITSEALTEST_MODE: 'secret', GITSEALTEST_PIN: '123456' },
-      detached: true, // a new session: no controlling terminal
-    });
+    // A new session (setsid): no controlling terminal. Node's spawnSync honours `detached`; its types omit it.
+    const options = { encoding: 'utf8' as const, env: { ...process.env, GITSEALTEST_MODE: 'secret', GITSEALTEST_PIN: '123456' }, detached: true };
+    const r = spawnSync(process.execPath, [BIN, 'decrypt', '-i', k.file, file], options);
     expect(r.status).not.toBe(0);
     expect(r.stdout).not.toContain('hunter2');
     expect(r.stderr).toMatch(/age-plugin-gitsealtest: needed a secret \(PIN or passphrase\), but no terminal is available/);

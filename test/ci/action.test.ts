@@ -5,9 +5,7 @@
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, cleanupTempDirs, ROOT, run, tempDir } from '../helpers.js';
-import { person, repoWith, type Person } from '../e2e/team.js';
-import { PROD, PROD_PATH } from '../profiles/helpers.js';
+import { BIN, cleanupTempDirs, person, type Person, PROD, PROD_PATH, repoWith, ROOT, run, sealedClone, tempDir } from '../helpers.js';
 
 interface Step {
   id: string;
@@ -51,8 +49,7 @@ describe('the composite action', () => {
     expect(r.status, r.stderr).toBe(0);
     deployKey = r.stdout.trim();
     alice.git(['commit', '-qam', 'deploy key'], origin);
-    checkout = join(tempDir('gitseal-gha-'), 'repo');
-    alice.git(['clone', '-q', origin, checkout], tempDir());
+    checkout = sealedClone(alice, origin);
     runner = tempDir('gitseal-runner-');
     // npm is not run for real (no network in tests): a stub records its arguments.
     const stubs = join(runner, 'stubs');
@@ -137,8 +134,7 @@ describe('the composite action', () => {
     const path = installed();
     expect(runStep('check', {}, {}, path).status).toBe(0);
     // The attack: someone without the filter commits the file in plaintext.
-    const bad = join(tempDir('gitseal-bad-'), 'repo');
-    alice.git(['clone', '-q', checkout, bad], tempDir());
+    const bad = sealedClone(alice, checkout);
     writeFileSync(join(bad, PROD_PATH), PROD);
     alice.git(['commit', '-qam', 'oops'], bad);
     const saved = checkout;

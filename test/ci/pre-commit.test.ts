@@ -4,8 +4,7 @@
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BIN, cleanupTempDirs, hasBinary, ROOT, run, tempDir } from '../helpers.js';
-import { person, repoWith, SECRETS, SECRET_STRINGS } from '../e2e/team.js';
+import { BIN, cleanupTempDirs, hasBinary, person, repoWith, ROOT, run, sealedClone, SECRET_STRINGS, SECRETS, tempDir } from '../helpers.js';
 
 const FILE = '.dlt/secrets.toml';
 afterAll(cleanupTempDirs);
@@ -42,8 +41,7 @@ describe.skipIf(!hasBinary('pre-commit'))('pre-commit framework: git-seal-check'
 
     // A checkout without `git-seal install`: git add stores the file as it is.
     const origin = repoWith(alice, { 'README.md': 'pipeline\n' });
-    const clone = join(tempDir(), 'clone');
-    alice.git(['clone', '-q', origin, clone], tempDir());
+    const clone = sealedClone(alice, origin);
     writeFileSync(join(clone, '.pre-commit-config.yaml'), `repos:\n  - repo: ${hooks.path}\n    rev: ${hooks.rev}\n    hooks:\n      - id: git-seal-check\n`);
     mkdirSync(join(clone, '.dlt'));
     writeFileSync(join(clone, FILE), SECRETS);

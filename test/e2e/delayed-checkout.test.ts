@@ -1,8 +1,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanupTempDirs, gitSeal, ROOT, run, tempDir } from '../helpers.js';
-import { person } from './team.js';
+import { cleanupTempDirs, gitSeal, newRepo, person, ROOT, run, tempDir } from '../helpers.js';
 
 afterAll(cleanupTempDirs);
 
@@ -12,9 +11,7 @@ afterAll(cleanupTempDirs);
 describe('delayed checkout', () => {
   it('opens every file through batches, leaves a damaged one sealed, and keeps status clean', () => {
     const alice = person('alice');
-    const dir = join(tempDir('gitseal-delay-'), 'repo');
-    mkdirSync(dir);
-    alice.git(['init', '-q'], dir);
+    const dir = newRepo(alice, 'gitseal-delay-');
     expect(alice.seal(['init', '--no-hook'], { cwd: dir }).status).toBe(0);
     const N = 300;
     const file = (i: number) => `p${String(i).padStart(3, '0')}/.dlt/secrets.toml`;
@@ -63,9 +60,7 @@ describe('delayed checkout with an age plugin identity', () => {
     const identity = gen.stdout.split('\n').find((l) => l.startsWith('AGE-PLUGIN-'))!;
     const log = join(alice.home, 'sessions.log');
     const env = { ...alice.env, PATH: `${pluginDir}${delimiter}${alice.env.PATH ?? ''}`, GITSEAL_AGE_KEY: identity, GITSEALTEST_LOG: log };
-    const dir = join(tempDir('gitseal-delay-plugin-'), 'repo');
-    mkdirSync(dir);
-    alice.git(['init', '-q'], dir);
+    const dir = newRepo(alice, 'gitseal-delay-plugin-');
     writeFileSync(join(dir, '.gitseal.toml'), `version = 1\n[recipients]\nalice = "${recipient}"\n[profiles.dev]\nfiles = ["**/.dlt/secrets.toml"]\nrecipients = ["alice"]\n`);
     expect(gitSeal(['init', '--no-hook'], { cwd: dir, env }).status).toBe(0);
     const file = (i: number) => `p${i}/.dlt/secrets.toml`;

@@ -2,8 +2,7 @@ import { existsSync, readFileSync, unlinkSync, utimesSync, writeFileSync } from 
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { scanToml } from '../../src/toml/index.js';
-import { cleanupTempDirs, tempDir } from '../helpers.js';
-import { allObjects, person, repoWith, SECRET_STRINGS, SECRETS } from './team.js';
+import { allObjects, cleanupTempDirs, diverge, person, repoWith, sealedClone, SECRET_STRINGS, SECRETS } from '../helpers.js';
 
 afterAll(cleanupTempDirs);
 
@@ -69,8 +68,7 @@ describe('fresh clones', () => {
   const origin = repoWith(alice, { [FILE]: SECRETS });
 
   it('a key holder clones and installs: plaintext', () => {
-    const dir = join(tempDir(), 'clone');
-    alice.git(['clone', '-q', origin, dir], tempDir());
+    const dir = sealedClone(alice, origin);
     expect(readFileSync(join(dir, FILE), 'utf8')).toContain('ENC[gitseal.v1,');
     const r = alice.seal(['install'], { cwd: dir });
     expect(r.status, r.stderr).toBe(0);
@@ -79,8 +77,7 @@ describe('fresh clones', () => {
   });
 
   it('a non-holder clones and installs: sealed, clean status, and can commit other files', () => {
-    const dir = join(tempDir(), 'clone');
-    bob.git(['clone', '-q', origin, dir], tempDir());
+    const dir = sealedClone(bob, origin);
     const r = bob.seal(['install'], { cwd: dir });
     expect(r.status, r.stderr).toBe(0);
     const text = readFileSync(join(dir, FILE), 'utf8');
@@ -93,15 +90,13 @@ describe('fresh clones', () => {
   });
 
   it('a clone with no git-seal at all: sealed', () => {
-    const dir = join(tempDir(), 'clone');
-    nobody.git(['clone', '-q', origin, dir], tempDir());
+    const dir = sealedClone(nobody, origin);
     expect(readFileSync(join(dir, FILE), 'utf8')).toBe(alice.git(['show', `HEAD:${FILE}`], origin));
     expect(nobody.git(['status', '--porcelain'], dir)).toBe('');
   });
 
   it('git diff shows sealed text to a non-holder', () => {
-    const dir = join(tempDir(), 'clone');
-    bob.git(['clone', '-q', origin, dir], tempDir());
+    const dir = sealedClone(bob, origin);
     bob.seal(['install'], { cwd: dir });
     const log = bob.git(['log', '-p', '-1', '--', FILE], dir);
     expect(log).toContain('ENC[gitseal.v1,');
@@ -119,12 +114,7 @@ describe('merges', () => {
 
   function branches(): string {
     const dir = repoWith(alice, { [FILE]: base });
-    alice.git(['checkout', '-q', '-b', 'feature'], dir);
-    writeFileSync(join(dir, FILE), theirs);
-    alice.git(['commit', '-q', '-am', 'new api key'], dir);
-    alice.git(['checkout', '-q', 'main'], dir);
-    writeFileSync(join(dir, FILE), ours);
-    alice.git(['commit', '-q', '-am', 'retries'], dir);
+    diverge(alice, dir, FILE, 'feature', theirs, ours);
     return dir;
   }
 
@@ -153,8 +143,7 @@ describe('merges', () => {
   it('a non-holder merges different values on the ciphertexts alone', () => {
     const dir = branches();
     const bob = person('bob');
-    const clone = join(tempDir(), 'clone');
-    bob.git(['clone', '-q', '--no-single-branch', dir, clone], tempDir());
+    const clone = sealedClone(bob, dir, '--no-single-branch');
     bob.seal(['install'], { cwd: clone });
     bob.git(['merge', '-q', '--no-edit', 'origin/feature'], clone);
     const merged = bob.git(['show', `HEAD:${FILE}`], clone);
@@ -167,12 +156,7 @@ describe('merges', () => {
   it('conflicting edits of one value leave plaintext markers in the work tree and no plaintext in the object store', () => {
     for (const op of ['merge', 'rebase', 'cherry-pick']) {
       const dir = repoWith(alice, { [FILE]: base });
-      alice.git(['checkout', '-q', '-b', 'feature'], dir);
-      writeFileSync(join(dir, FILE), base.replace('pg-pass-correct-horse', 'theirs-password-1'));
-      alice.git(['commit', '-q', '-am', 'theirs'], dir);
-      alice.git(['checkout', '-q', 'main'], dir);
-      writeFileSync(join(dir, FILE), base.replace('pg-pass-correct-horse', 'ours-password-2'));
-      alice.git(['commit', '-q', '-am', 'ours'], dir);
+      diverge(alice, dir, FILE, 'feature', base.replace('pg-pass-correct-horse', 'theirs-password-1'), base.replace('pg-pass-correct-horse', 'ours-password-2'));
       if (op === 'rebase') alice.git(['checkout', '-q', 'feature'], dir);
       const args = op === 'merge' ? ['merge', '--no-edit', 'feature'] : op === 'rebase' ? ['rebase', 'main'] : ['cherry-pick', 'feature'];
       alice.git(args, dir, { allowFail: true });
@@ -215,8 +199,7 @@ describe('the plaintext guard', () => {
     const dir = repoWith(alice, { [FILE]: SECRETS }, { hook: true });
     expect(alice.seal(['check'], { cwd: dir }).status).toBe(0);
     const nobody = person('nobody', { withKey: false });
-    const clone = join(tempDir(), 'clone');
-    nobody.git(['clone', '-q', dir, clone], tempDir());
+    const clone = sealedClone(nobody, dir);
     writeFileSync(join(clone, '.dlt/prod.secrets.toml'), 'password = "prod-plain-secret"\n');
     nobody.git(['add', '-A'], clone);
     nobody.git(['commit', '-q', '-m', 'oops'], clone);

@@ -1,8 +1,7 @@
 import { chmodSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanupTempDirs, tempDir } from '../helpers.js';
-import { person, repoWith, SECRETS } from './team.js';
+import { cleanupTempDirs, person, repoWith, SECRETS, tempDir } from '../helpers.js';
 
 afterAll(cleanupTempDirs);
 

@@ -7,8 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanupTempDirs, tempDir } from '../helpers.js';
-import { person, repoWith } from './team.js';
+import { cleanupTempDirs, keyFile, person, repoWith, tempDir } from '../helpers.js';
 
 afterAll(cleanupTempDirs);
 
@@ -20,7 +19,7 @@ function setup() {
   const dir = repoWith(alice, files);
   // alice's key moves off the default location into a "password manager" only the command reads.
   const vault = join(tempDir('gitseal-vault-'), 'key.txt');
-  renameSync(join(alice.home, '.config', 'git-seal', 'keys.txt'), vault);
+  renameSync(keyFile(alice), vault);
   const counter = join(tempDir('gitseal-count-'), 'runs');
   const cmd = `sh -c 'echo run >> "${counter}"; cat "${vault}"'`;
   for (const f of Object.keys(files)) unlinkSync(join(dir, f));

@@ -8,9 +8,8 @@ import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { protectIdentityText } from '../../src/age/scrypt-identity-file.js';
-import { cleanupTempDirs, tempDir } from '../helpers.js';
+import { cleanupTempDirs, keyFile as keyPath, person, type Person, repoWith } from '../helpers.js';
 import { runInPty } from '../pty.js';
-import { person, repoWith, type Person } from './team.js';
 
 afterAll(cleanupTempDirs);
 
@@ -19,10 +18,6 @@ const SLOW = 240_000;
 const PASS = 'tr0ub4dor & 3';
 const N = 20;
 const files = Object.fromEntries(Array.from({ length: N }, (_, i) => [`app${i}/.dlt/secrets.toml`, `token = "secret-value-${i}"\n`]));
-
-function keyPath(p: Person): string {
-  return join(p.home, '.config', 'git-seal', 'keys.txt');
-}
 
 /** alice's repository of N sealed files, her default key then replaced by its passphrase-protected form. */
 async function protectedSetup(): Promise<{ alice: Person; dir: string; plainKey: string }> {

@@ -3,15 +3,14 @@
  * keys they publish (a file, stdin, a GitHub-like server on loopback), and clones whose only identity
  * is ~/.ssh/id_ed25519, unprotected or behind a passphrase typed on a real pseudo-terminal.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, cleanupTempDirs, tempDir } from '../helpers.js';
+import { BIN, cleanupTempDirs, person, type Person, repoWith, sealedClone, SECRETS, startSeal, tempDir } from '../helpers.js';
 import { runInPty } from '../pty.js';
-import { person, repoWith, SECRETS, type Person } from './team.js';
 
 afterAll(cleanupTempDirs);
 
@@ -34,17 +33,7 @@ function sshPerson(name: string, passphrase = ''): Person & { pub: string } {
 }
 
 /** Run the CLI without blocking this process (the test's HTTP server must keep answering). */
-function gitSealAsync(args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv }): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: opts.env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const gitSealAsync = (args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv }) => startSeal(args, opts).done;
 
 function configRecipients(dir: string): string {
   return readFileSync(join(dir, '.gitseal.toml'), 'utf8');
@@ -66,8 +55,7 @@ describe.skipIf(!hasSshKeygen)('SSH keys end to end', () => {
     alice.git(['commit', '-q', '-am', 'add carol'], origin);
     expect(alice.git(['show', `HEAD:${FILE}`], origin)).toContain(`"${type} ${b64}"`);
 
-    const dir = join(tempDir(), 'clone');
-    carol.git(['clone', '-q', origin, dir], tempDir());
+    const dir = sealedClone(carol, origin);
     const r = carol.seal(['install'], { cwd: dir });
     expect(r.status, r.stderr).toBe(0);
     expect(readFileSync(join(dir, FILE), 'utf8')).toBe(SECRETS);
@@ -182,8 +170,7 @@ describe.skipIf(!hasSshKeygen)('SSH keys end to end', () => {
     });
 
     it('a checkout of many files asks once, on the terminal', () => {
-      const dir = join(tempDir(), 'clone');
-      erin.git(['clone', '-q', '--no-checkout', origin, dir], tempDir());
+      const dir = sealedClone(erin, origin, '--no-checkout');
       const inst = erin.seal(['install'], { cwd: dir });
       expect(inst.status, inst.stderr).toBe(0);
       const run = runInPty(['git', 'checkout', '-q', 'main'], { cwd: dir, env: erin.env, answers: ['erin passphrase'] });

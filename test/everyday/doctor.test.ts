@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupTempDirs, git, run } from '../helpers.js';
-import { read, repoWith, sealedClone, user, writeFiles, type User } from './world.js';
+import { cleanupTempDirs, git, person, type Person, read, repoWith, run, sealedClone, writeFiles } from '../helpers.js';
 
 afterAll(cleanupTempDirs);
 
@@ -12,7 +11,7 @@ interface Check {
   details?: string[];
 }
 
-function doctor(who: User, cwd: string): { status: number | null; checks: Check[]; text: string } {
+function doctor(who: Person, cwd: string): { status: number | null; checks: Check[]; text: string } {
   const r = who.seal(['doctor', '--json'], { cwd });
   const text = who.seal(['doctor'], { cwd });
   expect(text.status).toBe(r.status);
@@ -23,10 +22,10 @@ function doctor(who: User, cwd: string): { status: number | null; checks: Check[
 const problems = (checks: Check[]) => checks.filter((c) => c.status === 'problem');
 
 describe('git-seal doctor', () => {
-  let alice: User;
+  let alice: Person;
   let origin: string;
   beforeAll(() => {
-    alice = user('alice');
+    alice = person('alice');
     origin = repoWith(alice);
     // A profile whose files the owner forgot to add to .gitattributes.
     const config = read(origin, '.gitseal.toml') + `\n[profiles.ops]\nfiles = ["ops/secrets.toml"]\nrecipients = ["alice"]\n`;
@@ -109,7 +108,7 @@ describe('git-seal doctor', () => {
   });
 
   it('without any identity says so and how to get one', () => {
-    const nobody = user('nobody', { withKey: false });
+    const nobody = person('nobody', { withKey: false });
     const dir = sealedClone(nobody, origin);
     const { status, checks } = doctor(nobody, dir);
     expect(status).toBe(1);

@@ -5,8 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadIdentities } from '../../src/age/index.js';
 import { seal } from '../../src/format/seal.js';
 import { mergeSealedFiles } from '../../src/git/merge.js';
-import { BIN, cleanupTempDirs, hasBinary, tempDir } from '../helpers.js';
-import { lineDiff, read, repoWith, sealedClone, user, type User } from './world.js';
+import { BIN, cleanupTempDirs, hasBinary, lineDiff, person, type Person, read, repoWith, sealedClone, tempDir } from '../helpers.js';
 
 afterAll(cleanupTempDirs);
 
@@ -21,11 +20,11 @@ function editorScript(dir: string, name: string, body: string): string {
 }
 
 describe('git-seal edit', () => {
-  let alice: User;
+  let alice: Person;
   let dir: string;
   let tools: string;
   beforeAll(() => {
-    alice = user('alice');
+    alice = person('alice');
     dir = sealedClone(alice, repoWith(alice));
     tools = tempDir('gitseal-editors-');
   });

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupTempDirs, git } from '../helpers.js';
-import { read, repoWith, SECRET_STRINGS, sealedClone, user, writeFiles, type User } from './world.js';
+import { cleanupTempDirs, git, person, type Person, read, repoWith, sealedClone, SHORT_SECRET_STRINGS as SECRET_STRINGS, writeFiles } from '../helpers.js';
 
 afterAll(cleanupTempDirs);
 
@@ -26,8 +25,8 @@ interface Entry {
 }
 
 describe('git-seal log', () => {
-  let alice: User;
-  let bob: User;
+  let alice: Person;
+  let bob: Person;
   let dir: string;
   let day = 1;
 
@@ -45,8 +44,8 @@ describe('git-seal log', () => {
   }
 
   beforeAll(() => {
-    alice = user('alice');
-    bob = user('bob');
+    alice = person('alice');
+    bob = person('bob');
     // Commit 1 (initial secrets) comes from repoWith; then four more, each touching different keys.
     dir = sealedClone(alice, repoWith(alice));
     set('sources.stripe.api_key', 'sk_live_second_version_000');
@@ -61,7 +60,7 @@ describe('git-seal log', () => {
   });
 
   it('reports exactly the keys each of five commits touched, with no identity available', () => {
-    const nobody = user('nobody', { withKey: false });
+    const nobody = person('nobody', { withKey: false });
     const r = nobody.seal(['log', '--json'], { cwd: dir });
     expect(r.status, r.stderr).toBe(0);
     const entries = JSON.parse(r.stdout) as Entry[];
@@ -89,7 +88,7 @@ describe('git-seal log', () => {
   });
 
   it('prints one line per commit and one per key in text form', () => {
-    const nobody = user('nobody', { withKey: false });
+    const nobody = person('nobody', { withKey: false });
     const r = nobody.seal(['log', FILE], { cwd: dir });
     expect(r.status, r.stderr).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
@@ -117,7 +116,7 @@ describe('git-seal log', () => {
     expect(r.status, r.stderr).toBe(0);
     commit('unshare with bob');
 
-    const nobody = user('nobody', { withKey: false });
+    const nobody = person('nobody', { withKey: false });
     r = nobody.seal(['log', '--json', '-n', '2', FILE], { cwd: dir });
     expect(r.status, r.stderr).toBe(0);
     const [removal, addition] = (JSON.parse(r.stdout) as Entry[]).map((e) => e.files[0]);

@@ -6,8 +6,7 @@ import { GitSealError } from '../../src/errors.js';
 import { dltEnvName, envNameWarning } from '../../src/api/env-naming.js';
 import { maskValue, tomlLiteral } from '../../src/api/values.js';
 import { parseKeyPath } from '../../src/format/keypath.js';
-import { BIN, cleanupTempDirs, hasBinary } from '../helpers.js';
-import { lineDiff, read, repoWith, SECRET_STRINGS, sealedClone, user, type User } from './world.js';
+import { BIN, cleanupTempDirs, hasBinary, lineDiff, person, type Person, read, repoWith, sealedClone, SHORT_SECRET_STRINGS as SECRET_STRINGS } from '../helpers.js';
 
 afterAll(cleanupTempDirs);
 
@@ -62,10 +61,10 @@ describe('key paths, types and masks', () => {
 });
 
 describe('get, set, rm and ls on a sealed file (no filter)', () => {
-  let alice: User;
+  let alice: Person;
   let dir: string;
   beforeAll(() => {
-    alice = user('alice');
+    alice = person('alice');
     dir = sealedClone(alice, repoWith(alice));
   });
 
@@ -90,7 +89,7 @@ describe('get, set, rm and ls on a sealed file (no filter)', () => {
     expect(r.stderr).toBe(`git-seal: ${FILE}: no key 'sources.stripe.nope' (git-seal ls ${FILE} lists its keys)\n`);
     r = alice.seal(['get', FILE, 'sources.stripe'], { cwd: dir });
     expect(r.stderr).toMatch(/'sources\.stripe' is a table, not a value/);
-    const nobody = user('nobody', { withKey: false });
+    const nobody = person('nobody', { withKey: false });
     r = nobody.seal(['get', FILE, 'sources.stripe.api_key'], { cwd: dir });
     expect(r.status).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
@@ -204,7 +203,7 @@ describe('get, set, rm and ls on a sealed file (no filter)', () => {
   });
 
   it('ls without an identity still lists every key, with types unknown', () => {
-    const nobody = user('nobody2', { withKey: false });
+    const nobody = person('nobody2', { withKey: false });
     const r = nobody.seal(['ls', '--json'], { cwd: dir });
     expect(r.status, r.stderr).toBe(0);
     const [f] = JSON.parse(r.stdout);
@@ -216,10 +215,10 @@ describe('get, set, rm and ls on a sealed file (no filter)', () => {
 });
 
 describe('set on a plaintext working tree and on new files', () => {
-  let alice: User;
+  let alice: Person;
   let dir: string;
   beforeAll(() => {
-    alice = user('alice');
+    alice = person('alice');
     dir = repoWith(alice);
   });
 
@@ -254,7 +253,7 @@ describe('set on a plaintext working tree and on new files', () => {
 
 describe.skipIf(!hasBinary('script'))('set --prompt on a terminal', () => {
   it('reads the value without echoing it', async () => {
-    const alice = user('alice');
+    const alice = person('alice');
     const dir = sealedClone(alice, repoWith(alice));
     writeFileSync(join(alice.home, 'run.sh'), `exec ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} set ${FILE} sources.stripe.api_key\n`);
     const child = spawn('script', ['-qec', `sh ${join(alice.home, 'run.sh')}`, '/dev/null'], { cwd: dir, env: alice.env });

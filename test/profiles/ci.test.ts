@@ -2,9 +2,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, cleanupTempDirs } from '../helpers.js';
-import { person, repoWith, type Person } from '../e2e/team.js';
-import { ACCESS, ACCESS_PATH, clone, commitAll, envMap, PROD, PROD_PATH, seal } from './helpers.js';
+import { ACCESS, ACCESS_PATH, BIN, cleanupTempDirs, commitAll, envMap, person, type Person, PROD, PROD_PATH, repoWith, seal, sealedClone } from '../helpers.js';
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' })
@@ -31,7 +29,7 @@ describe('CI with a deploy key', () => {
     // The CI runner: no key of its own, no git-seal install, only the secret in its environment.
     ci = person('ci', { withKey: false });
     ciEnv = { ...ci.env, GITSEAL_AGE_KEY: deployKey };
-    checkout = clone(ci, origin);
+    checkout = sealedClone(ci, origin);
   });
   afterAll(cleanupTempDirs);
 

@@ -4,9 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BIN, cleanupTempDirs, tempDir } from '../helpers.js';
-import { person, repoWith } from '../e2e/team.js';
-import { envMap } from './helpers.js';
+import { BIN, cleanupTempDirs, diverge, envMap, person, repoWith, tempDir } from '../helpers.js';
 
 const DEV = '.dlt/secrets.toml';
 const STREAMLIT = '.streamlit/secrets.toml';
@@ -109,12 +107,7 @@ describe('4. smaller ones', () => {
 
   it('during a merge conflict exec --profile and --file say the file is conflicted', () => {
     const dir = repo();
-    alice.git(['checkout', '-q', '-b', 'feature'], dir);
-    writeFileSync(join(dir, DEV), `[sources.stripe]\napi_key = "theirs-key-1"\n`);
-    alice.git(['commit', '-q', '-am', 'theirs'], dir);
-    alice.git(['checkout', '-q', 'main'], dir);
-    writeFileSync(join(dir, DEV), `[sources.stripe]\napi_key = "ours-key-2"\n`);
-    alice.git(['commit', '-q', '-am', 'ours'], dir);
+    diverge(alice, dir, DEV, 'feature', `[sources.stripe]\napi_key = "theirs-key-1"\n`, `[sources.stripe]\napi_key = "ours-key-2"\n`);
     alice.git(['merge', '--no-edit', 'feature'], dir, { allowFail: true });
     expect(alice.git(['ls-files', '-u'], dir)).not.toBe('');
     for (const how of [['-p', 'dev'], ['-f', DEV]]) {

@@ -3,9 +3,7 @@ import { readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSealed } from '../../src/format/seal.js';
-import { BIN, cleanupTempDirs, compileModule, ROOT, run, tempDir } from '../helpers.js';
-import { person, repoWith, type Person } from '../e2e/team.js';
-import { clone, commitAll, openAs, PROD, seal } from './helpers.js';
+import { BIN, cleanupTempDirs, commitAll, compileModule, openAs, person, type Person, PROD, repoWith, ROOT, run, seal, sealedClone, tempDir } from '../helpers.js';
 
 const N = 40;
 const paths = Array.from({ length: N }, (_, i) => `p${String(i).padStart(2, '0')}/.dlt/prod.secrets.toml`);
@@ -93,7 +91,7 @@ describe('a rekey killed at any point', () => {
     commitAll(alice, origin, 'bob joins prod');
 
     // A clone without the filter: files sealed on disk, so rekey rewrites them there and stages them.
-    const dir = clone(alice, origin);
+    const dir = sealedClone(alice, origin);
     seal(alice, ['recipients', 'remove', 'bob', '--no-rekey'], dir);
     const old = paths.map((p) => readFileSync(join(dir, p), 'utf8'));
 

@@ -2,9 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSealed } from '../../src/format/seal.js';
-import { cleanupTempDirs } from '../helpers.js';
-import { person, repoWith, type Person } from '../e2e/team.js';
-import { ACCESS, ACCESS_PATH, blob, changedLines, clone, commitAll, openAs, PROD, PROD_PATH, seal } from './helpers.js';
+import { ACCESS, ACCESS_PATH, blob, changedLines, cleanupTempDirs, commitAll, openAs, person, type Person, PROD, PROD_PATH, repoWith, seal, sealedClone } from '../helpers.js';
 
 const valueLines = (text: string) => text.split('\n').filter((l) => l.includes('"ENC[gitseal.v1,'));
 
@@ -105,7 +103,7 @@ describe('rekey and the working tree', () => {
     const bob = person('bob');
     const OTHER = 'other/.dlt/prod.secrets.toml';
     const origin = repoWith(alice, { [PROD_PATH]: PROD, [OTHER]: PROD });
-    const dir = clone(alice, origin); // no git-seal install: the files stay sealed on disk
+    const dir = sealedClone(alice, origin); // no git-seal install: the files stay sealed on disk
     // Someone re-sealed OTHER by hand with a changed value: it now differs from the index.
     const changed = PROD.replace('retries = 3', 'retries = 4');
     writeFileSync(join(dir, OTHER), changed);

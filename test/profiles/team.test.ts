@@ -1,9 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupTempDirs } from '../helpers.js';
-import { person, repoWith, type Person } from '../e2e/team.js';
-import { ACCESS, ACCESS_PATH, clone, commitAll, envMap, PROD, PROD_PATH, seal } from './helpers.js';
+import { ACCESS, ACCESS_PATH, cleanupTempDirs, commitAll, envMap, person, type Person, PROD, PROD_PATH, repoWith, seal, sealedClone } from '../helpers.js';
 
 /** Alice keeps prod to herself and gives Bob the read-only access profile. */
 describe('profiles: Bob can open access but not prod', () => {
@@ -20,7 +18,7 @@ describe('profiles: Bob can open access but not prod', () => {
     expect(out.stderr).not.toContain(PROD_PATH);
     commitAll(alice, origin, 'add bob to access');
 
-    bobClone = clone(bob, origin);
+    bobClone = sealedClone(bob, origin);
     seal(bob, ['install'], bobClone);
   });
   afterAll(cleanupTempDirs);

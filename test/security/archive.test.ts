@@ -3,8 +3,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanupTempDirs, tempDir } from '../helpers.js';
-import { person, repoWith, SECRET_STRINGS, SECRETS } from '../e2e/team.js';
+import { cleanupTempDirs, person, repoWith, SECRET_STRINGS, SECRETS, tempDir } from '../helpers.js';
 
 /** Issue 8, scenario 6: `git archive` in a key holder's clone must carry the sealed form. */
 afterAll(cleanupTempDirs);

@@ -1,8 +1,7 @@
 import { cpSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanupTempDirs, git, ROOT, run, tempDir } from '../helpers.js';
-import { allObjects, person, repoWith, SECRETS } from '../e2e/team.js';
+import { allObjects, cleanupTempDirs, diverge, git, newRepo, person, repoWith, ROOT, run, SECRETS, tempDir } from '../helpers.js';
 
 afterAll(cleanupTempDirs);
 
@@ -57,9 +56,7 @@ describe('a .gitseal.toml git-seal cannot read (scenario 12)', () => {
 /** A repository where git-seal is a devDependency: the package sits in node_modules/git-seal. */
 function devDependencyRepo(): { alice: ReturnType<typeof person>; dir: string; bin: string } {
   const alice = person('alice');
-  const dir = join(tempDir('gitseal-dev-'), 'repo');
-  mkdirSync(dir);
-  alice.git(['init', '-q'], dir);
+  const dir = newRepo(alice, 'gitseal-dev-');
   const pkg = join(dir, 'node_modules', 'git-seal');
   mkdirSync(join(pkg, 'dist'), { recursive: true });
   cpSync(join(ROOT, 'bin'), join(pkg, 'bin'), { recursive: true });
@@ -116,12 +113,7 @@ describe('a conflicted secrets file (scenario 14)', () => {
   function conflicted() {
     const alice = person('alice');
     const dir = repoWith(alice, { [FILE]: SECRETS });
-    alice.git(['checkout', '-q', '-b', 'other'], dir);
-    writeFileSync(join(dir, FILE), SECRETS.replace('sk_live_51HxYzStripeSecret', 'sk_live_THEIRS_value'));
-    alice.git(['commit', '-q', '-am', 'theirs'], dir);
-    alice.git(['checkout', '-q', 'main'], dir);
-    writeFileSync(join(dir, FILE), SECRETS.replace('sk_live_51HxYzStripeSecret', 'sk_live_OURS_value'));
-    alice.git(['commit', '-q', '-am', 'ours'], dir);
+    diverge(alice, dir, FILE, 'other', SECRETS.replace('sk_live_51HxYzStripeSecret', 'sk_live_THEIRS_value'), SECRETS.replace('sk_live_51HxYzStripeSecret', 'sk_live_OURS_value'));
     expect(run('git', ['merge', 'other'], { cwd: dir, env: alice.env }).status).toBe(1);
     expect(readFileSync(join(dir, FILE), 'utf8')).toContain('<<<<<<<');
     return { alice, dir };
@@ -162,12 +154,7 @@ describe('odd file names and small things (scenario 16)', () => {
   it('a path starting with "-" works with the merge driver, single-shot clean and get --', () => {
     const alice = person('alice');
     const dir = repoWith(alice, { [DASH]: SECRETS });
-    alice.git(['checkout', '-q', '-b', 'other'], dir);
-    writeFileSync(join(dir, DASH), SECRETS.replace('retries = 3', 'retries = 4'));
-    alice.git(['commit', '-q', '-am', 'theirs'], dir);
-    alice.git(['checkout', '-q', 'main'], dir);
-    writeFileSync(join(dir, DASH), SECRETS.replace('port = 5432', 'port = 6543'));
-    alice.git(['commit', '-q', '-am', 'ours'], dir);
+    diverge(alice, dir, DASH, 'other', SECRETS.replace('retries = 3', 'retries = 4'), SECRETS.replace('port = 5432', 'port = 6543'));
     const merge = run('git', ['merge', '-q', '--no-edit', 'other'], { cwd: dir, env: alice.env });
     expect(merge.status, merge.stderr).toBe(0);
     expect(readFileSync(join(dir, DASH), 'utf8')).toBe(SECRETS.replace('retries = 3', 'retries = 4').replace('port = 5432', 'port = 6543'));

@@ -1,10 +1,9 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { attributeLinePattern, attributePattern, gitPatterns, patternMatcher, PatternError } from '../../src/util/wildmatch.js';
-import { cleanupTempDirs, git, run, tempDir } from '../helpers.js';
-import { person, type Person } from '../e2e/team.js';
+import { cleanupTempDirs, git, newRepo, person, type Person, run, tempDir, writeFiles } from '../helpers.js';
 
 afterAll(cleanupTempDirs);
 
@@ -108,21 +107,12 @@ describe('profile patterns mean the same to git and to git-seal', () => {
 });
 
 function repoWithConfig(owner: Person, profileFiles: string[]): string {
-  const dir = join(tempDir('gitseal-repo-'), 'repo');
-  mkdirSync(dir);
-  owner.git(['init', '-q'], dir);
+  const dir = newRepo(owner);
   writeFileSync(
     join(dir, '.gitseal.toml'),
     `version = 1\n[recipients]\n${owner.name} = "${owner.recipient}"\n[profiles.app]\nfiles = ${JSON.stringify(profileFiles)}\nrecipients = ["${owner.name}"]\n`,
   );
   return dir;
-}
-
-function write(dir: string, files: Record<string, string>): void {
-  for (const [p, content] of Object.entries(files)) {
-    mkdirSync(join(dir, p, '..'), { recursive: true });
-    writeFileSync(join(dir, p), content);
-  }
 }
 
 describe('profile globs end to end', () => {
@@ -132,7 +122,7 @@ describe('profile globs end to end', () => {
     const dir = repoWithConfig(alice, ['config/{prod,staging}.toml', 'my secrets/*.toml', 'root.toml']);
     const init = alice.seal(['init', '--no-hook'], { cwd: dir });
     expect(init.status, init.stderr).toBe(0);
-    write(dir, {
+    writeFiles(dir, {
       'config/prod.toml': 'token = "prod-secret-1"\n',
       'config/staging.toml': 'token = "staging-secret-2"\n',
       'my secrets/app.toml': 'token = "spaced-secret-3"\n',
@@ -182,7 +172,7 @@ describe('profile globs end to end', () => {
     expect(fixes.join('\n')).not.toContain('{');
     expect(fixes).toHaveLength(1);
     for (const fix of fixes) expect(run('sh', ['-c', fix], { cwd: dir, env: alice.env }).status).toBe(0);
-    write(dir, { 'config/staging.toml': 'token = "staging-secret"\n' });
+    writeFiles(dir, { 'config/staging.toml': 'token = "staging-secret"\n' });
     alice.git(['add', 'config/staging.toml'], dir);
     expect(alice.git(['show', ':config/staging.toml'], dir)).not.toContain('staging-secret');
     const again = JSON.parse(alice.seal(['doctor', '--json'], { cwd: dir }).stdout) as { checks: { check: string; status: string }[] };

@@ -1,9 +1,7 @@
 import { readdirSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupTempDirs, tempDir } from '../helpers.js';
-import { person, repoWith, SECRET_STRINGS, SECRETS, type Person } from '../e2e/team.js';
-import { allObjectsOf } from './helpers.js';
+import { allObjectsOf, cleanupTempDirs, diverge, person, type Person, repoWith, seal, sealedClone, SECRET_STRINGS, SECRETS, tempDir } from '../helpers.js';
 
 /**
  * Issue 8, Must show 2: after a full workflow (init, commit, clone, a conflicted merge with rerere,
@@ -55,26 +53,16 @@ describe('leak audit after a full workflow', () => {
     tmp = tempDir('gitseal-audit-tmp-');
     alice.env.TMPDIR = tmp; // every git and git-seal process of the workflow
     const sh = (args: string[], dir = work, allowFail = false) => alice.git(args, dir, { allowFail });
-    const seal = (args: string[], dir = work) => {
-      const r = alice.seal(args, { cwd: dir });
-      expect(r.status, `git-seal ${args.join(' ')}: ${r.stderr}`).toBe(0);
-    };
     const edit = (from: string, to: string) => writeFileSync(join(work, FILE), readFileSync(join(work, FILE), 'utf8').replace(from, to));
 
     // init + commit
     origin = repoWith(alice, { [FILE]: SECRETS });
     // clone + install
-    work = join(tempDir(), 'work');
-    sh(['clone', '-q', origin, work], tempDir());
-    seal(['install']);
+    work = sealedClone(alice, origin);
+    seal(alice, ['install'], work);
     sh(['config', 'rerere.enabled', 'true']);
     // a merge with a conflict, recorded by rerere, resolved and committed
-    sh(['checkout', '-q', '-b', 'feature']);
-    edit('pg-pass-correct-horse', VALUES.feature);
-    sh(['commit', '-q', '-am', 'feature password']);
-    sh(['checkout', '-q', 'main']);
-    edit('pg-pass-correct-horse', VALUES.main);
-    sh(['commit', '-q', '-am', 'main password']);
+    diverge(alice, work, FILE, 'feature', SECRETS.replace('pg-pass-correct-horse', VALUES.feature), SECRETS.replace('pg-pass-correct-horse', VALUES.main));
     sh(['merge', '--no-edit', 'feature'], work, true);
     expect(sh(['ls-files', '-u'])).not.toBe('');
     writeFileSync(join(work, FILE), SECRETS.replace('pg-pass-correct-horse', VALUES.resolved));
@@ -101,7 +89,7 @@ describe('leak audit after a full workflow', () => {
     sh(['archive', '--format=tar', '-o', archivePath, 'HEAD']);
     sh(['push', '-q', origin, 'main:audited']);
     // lock, then gc
-    seal(['lock']);
+    seal(alice, ['lock'], work);
     sh(['gc', '-q']);
     sh(['gc', '-q'], origin);
     expect(readFileSync(join(work, FILE), 'utf8')).toContain('[gitseal]');

@@ -1,9 +1,8 @@
-import { existsSync, lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { filesContaining } from './proc.js';
-import { cleanupTempDirs } from '../helpers.js';
-import { allObjects, person, repoWith, SECRETS } from '../e2e/team.js';
+import { allObjects, cleanupTempDirs, diverge, person, repoWith, SECRETS } from '../helpers.js';
 
 afterAll(cleanupTempDirs);
 
@@ -73,12 +72,7 @@ describe('7. lock leaves no plaintext git could commit or that sits in .git/', (
   it('removes rerere images and the commit -v diff of secrets files from .git', () => {
     const dir = repoWith(alice, { [FILE]: SECRETS, 'notes.txt': 'a\n' });
     alice.git(['config', 'rerere.enabled', 'true'], dir);
-    alice.git(['checkout', '-q', '-b', 'other'], dir);
-    writeFileSync(join(dir, FILE), SECRETS.replace('pg-pass-correct-horse', 'pg-pass-THEIRS-RERERE'));
-    alice.git(['commit', '-q', '-am', 'theirs'], dir);
-    alice.git(['checkout', '-q', 'main'], dir);
-    writeFileSync(join(dir, FILE), SECRETS.replace('pg-pass-correct-horse', 'pg-pass-OURS-RERERE'));
-    alice.git(['commit', '-q', '-am', 'ours'], dir);
+    diverge(alice, dir, FILE, 'other', SECRETS.replace('pg-pass-correct-horse', 'pg-pass-THEIRS-RERERE'), SECRETS.replace('pg-pass-correct-horse', 'pg-pass-OURS-RERERE'));
     alice.git(['merge', 'other'], dir, { allowFail: true });
     expect(readFileSync(join(dir, FILE), 'utf8')).toContain('<<<<<<<');
     writeFileSync(join(dir, FILE), SECRETS.replace('pg-pass-correct-horse', 'pg-pass-RESOLVED-RERERE'));

@@ -1,6 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanupTempDirs, git } from '../helpers.js';
-import { repoWith, sealedClone, user, writeFiles, SECRETS } from '../everyday/world.js';
+import { cleanupTempDirs, git, person, repoWith, sealedClone, SHORT_SECRETS as SECRETS, writeFiles } from '../helpers.js';
 
 afterAll(cleanupTempDirs);
 
@@ -15,7 +14,7 @@ interface Entry {
 
 describe('git-seal log cannot be made to hide a change to a secrets file', () => {
   it('shows commits whose message or author holds \\x01, newlines, NULs-lookalikes and format strings', () => {
-    const alice = user('alice');
+    const alice = person('alice');
     const dir = sealedClone(alice, repoWith(alice));
     const hostile = [
       'evil \x01 subject',
@@ -49,8 +48,8 @@ describe('git-seal log cannot be made to hide a change to a secrets file', () =>
   });
 
   it('shows a merge that undid a side branch change, and the side branch commits, even when the merge kept one side', () => {
-    const alice = user('alice');
-    const bob = user('bob');
+    const alice = person('alice');
+    const bob = person('bob');
     const dir = sealedClone(alice, repoWith(alice, { [FILE]: SECRETS, 'README': 'x\n' }));
     const sh = (args: string[]) => git(args, { cwd: dir, env: alice.env });
     sh(['checkout', '-q', '-b', 'share']);

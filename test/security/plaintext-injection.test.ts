@@ -8,8 +8,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupTempDirs, run, tempDir } from '../helpers.js';
-import { allObjects, person, repoWith, type Person } from '../e2e/team.js';
+import { allObjects, cleanupTempDirs, newRepo, person, type Person, repoWith, run, sealedClone, tempDir } from '../helpers.js';
 
 afterAll(cleanupTempDirs);
 
@@ -38,10 +37,14 @@ function defaultProfiles(alice: Person): string {
   return configText({ alice: alice.recipient }, { dev: { files: ['**/.dlt/secrets.toml'], recipients: ['alice'] }, prod: { files: ['**/.dlt/prod.secrets.toml'], recipients: ['alice'] } });
 }
 
-function cloneOf(p: Person, from: string): string {
-  const dir = join(tempDir(`gitseal-${p.name}-clone-`), 'repo');
-  p.git(['clone', '-q', from, dir], tempDir());
-  return dir;
+/** alice's repository with SECRETS at `path`, under the dev and prod profiles of defaultProfiles. */
+function profiledRepo(alice: Person, path: string): string {
+  const origin = repoWith(alice, { [path]: SECRETS });
+  writeFileSync(join(origin, '.gitseal.toml'), defaultProfiles(alice));
+  alice.git(['add', '.gitseal.toml'], origin);
+  alice.git(['add', '--renormalize', path], origin);
+  alice.git(['commit', '-q', '-m', 'config'], origin);
+  return origin;
 }
 
 /** Insert a line right after a table header of a (sealed) file. */
@@ -83,12 +86,8 @@ describe('issue 8.1: a clone without the key adds a value to a sealed file', () 
   beforeAll(() => {
     alice = person('alice');
     bob = person('bob');
-    origin = repoWith(alice, { [FILE]: SECRETS });
-    writeFileSync(join(origin, '.gitseal.toml'), defaultProfiles(alice));
-    alice.git(['add', '.gitseal.toml'], origin);
-    alice.git(['add', '--renormalize', FILE], origin);
-    alice.git(['commit', '-q', '-m', 'config'], origin);
-    clone = cloneOf(bob, origin);
+    origin = profiledRepo(alice, FILE);
+    clone = sealedClone(bob, origin);
     const r = bob.seal(['install'], { cwd: clone });
     expect(r.status, r.stderr).toBe(0);
     expect(readFileSync(join(clone, FILE), 'utf8')).toContain('[gitseal]');
@@ -195,7 +194,7 @@ describe('issue 8.2: set and edit seal a plaintext value of a sealed-on-disk fil
     alice.git(['add', '--renormalize', FILE], origin);
     alice.git(['commit', '-q', '-m', 'config'], origin);
     // Scenario 1's state: a sealed file on disk with a value in clear (a clone without the filter).
-    dir = cloneOf(alice, origin);
+    dir = sealedClone(alice, origin);
   });
 
   function inject(): void {
@@ -248,9 +247,7 @@ describe('issue 8.2: set and edit seal a plaintext value of a sealed-on-disk fil
 describe('issue 8.4: .gitseal.toml matched by a profile glob is never sealed', () => {
   it('stays plaintext in git, git never runs the filter on it, and a clone without the key works', () => {
     const alice = person('alice');
-    const dir = join(tempDir('gitseal-repo-'), 'repo');
-    mkdirSync(dir);
-    alice.git(['init', '-q'], dir);
+    const dir = newRepo(alice);
     const config = configText({ alice: alice.recipient }, { all: { files: ['**/*.toml'], recipients: ['alice'] } });
     writeFileSync(join(dir, '.gitseal.toml'), config);
     const init = alice.seal(['init', '--no-hook'], { cwd: dir });
@@ -274,7 +271,7 @@ describe('issue 8.4: .gitseal.toml matched by a profile glob is never sealed', (
     alice.git(['commit', '-q', '-m', 'attributes'], dir);
 
     const bob = person('bob');
-    const clone = cloneOf(bob, dir);
+    const clone = sealedClone(bob, dir);
     const r = bob.seal(['install'], { cwd: clone });
     expect(r.status, r.stderr).toBe(0);
     expect(readFileSync(join(clone, '.gitseal.toml'), 'utf8')).toBe(config);
@@ -304,25 +301,21 @@ describe('issue 9.2: injected plaintext in a committed sealed file', () => {
 
   beforeAll(() => {
     alice = person('alice');
-    origin = repoWith(alice, { [PROD_PATH]: SECRETS });
-    writeFileSync(join(origin, '.gitseal.toml'), defaultProfiles(alice));
-    alice.git(['add', '.gitseal.toml'], origin);
-    alice.git(['add', '--renormalize', PROD_PATH], origin);
-    alice.git(['commit', '-q', '-m', 'config'], origin);
+    origin = profiledRepo(alice, PROD_PATH);
     const r = alice.seal(['keygen', '--deploy', 'ci-prod', '--profile', 'prod'], { cwd: origin });
     expect(r.status, r.stderr).toBe(0);
     alice.git(['add', '-A'], origin);
     alice.git(['commit', '-q', '-m', 'deploy key'], origin);
     ci = person('ci', { withKey: false });
     ciEnv = { ...ci.env, GITSEAL_AGE_KEY: r.stdout.trim() };
-    honest = cloneOf(ci, origin);
+    honest = sealedClone(ci, origin);
     // The attacker: push access, no key, no git-seal.
     const mallory = person('mallory', { withKey: false });
-    const work = cloneOf(mallory, origin);
+    const work = sealedClone(mallory, origin);
     const path = join(work, PROD_PATH);
     writeFileSync(path, replaceSealed(readFileSync(path, 'utf8'), 'host', EVIL));
     mallory.git(['commit', '-q', '-am', 'tune host'], work);
-    attacked = cloneOf(ci, work);
+    attacked = sealedClone(ci, work);
   });
 
   it("a key holder who pulls the commit is warned on checkout, before git add would seal the value as theirs", () => {

@@ -1,24 +1,7 @@
 /** Helpers of the security tests: git-seal runs that stop at a chosen point, and plaintext searches. */
-import { spawn } from 'node:child_process';
 import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN } from '../helpers.js';
-
-export interface Running {
-  pid: number;
-  done: Promise<{ status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
-}
-
-/** Start the CLI without waiting for it. */
-export function startSeal(args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv }): Running {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const done = new Promise<Awaited<Running['done']>>((resolve) => child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr })));
-  return { pid: child.pid!, done };
-}
+import type { Running } from '../helpers.js';
 
 function state(pid: number): string | null {
   try {

@@ -2,9 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupTempDirs, tempDir } from '../helpers.js';
-import { person, repoWith, SECRETS, type Person } from '../e2e/team.js';
-import { allObjectsOf, identitiesOf, tryOpen } from './helpers.js';
+import { allObjectsOf, cleanupTempDirs, identitiesOf, person, type Person, repoWith, sealedClone, SECRETS, tempDir, tryOpen } from '../helpers.js';
 
 /**
  * Issue 8, scenario 8: a merge must not undo a recipient's removal. Branch `offboard` removes bob
@@ -137,8 +135,7 @@ describe('a merge cannot undo a recipient removal', { timeout: 240_000 }, () => 
   for (const mode of ['--no-rebase', '--rebase']) {
     it(`git pull ${mode} of the offboarding branch into another clone`, async () => {
       const s = await fresh();
-      const mine = join(tempDir(), 'mine');
-      s.alice.git(['clone', '-q', '-b', 'main', s.dir, mine], s.dir);
+      const mine = sealedClone(s.alice, s.dir, '-b', 'main');
       ok(s.alice.seal(['install'], { cwd: mine }), 'install');
       s.alice.git(['pull', '-q', mode, '--no-edit', 'origin', 'offboard'], mine);
       await expectRevoked(s, mine);
@@ -168,8 +165,7 @@ describe('a merge cannot undo a recipient removal', { timeout: 240_000 }, () => 
   it('a clone without the key refuses to merge differently keyed versions, in one line, and stages nothing sealed to bob', async () => {
     const s = await fresh();
     const carol = person('carol');
-    const clone = join(tempDir(), 'carol');
-    carol.git(['clone', '-q', '--no-single-branch', s.dir, clone], tempDir());
+    const clone = sealedClone(carol, s.dir, '--no-single-branch');
     ok(carol.seal(['install'], { cwd: clone }), 'install');
     const before = carol.git(['rev-parse', 'HEAD'], clone);
     const r = spawnSync('git', ['merge', '--no-edit', 'origin/offboard'], { cwd: clone, env: carol.env, encoding: 'utf8' });

@@ -1,9 +1,8 @@
 import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BIN, cleanupTempDirs, tempDir } from '../helpers.js';
-import { allObjects, person, repoWith, SECRETS, type Person } from '../e2e/team.js';
-import { filesContaining, startSeal, stopped } from './proc.js';
+import { allObjects, BIN, cleanupTempDirs, person, type Person, repoWith, SECRETS, startSeal, tempDir } from '../helpers.js';
+import { filesContaining, stopped } from './proc.js';
 
 afterAll(cleanupTempDirs);
 
