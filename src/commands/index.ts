@@ -12,7 +12,10 @@ import { rekeyCommand } from './rekey.js';
 import { doctorCommand } from './doctor.js';
 import { editCommand } from './edit.js';
 import { logCommand } from './log.js';
-import { getCommand, lsCommand, rmCommand, setCommand } from './values.js';
+import { getCommand } from './get.js';
+import { setCommand } from './set.js';
+import { rmCommand } from './rm.js';
+import { lsCommand } from './ls.js';
 
 // Each command module is typed by its own argument interface; yargs sees them as one list.
 export const commands = [
