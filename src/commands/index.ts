@@ -1,7 +1,8 @@
 import type { CommandModule } from 'yargs';
 import { decryptCommand } from './decrypt.js';
 import { demoCommand } from './demo.js';
-import { mergeDriverCommand, textconvCommand } from './drivers.js';
+import { mergeDriverCommand } from './merge-driver.js';
+import { textconvCommand } from './textconv.js';
 import { encryptCommand } from './encrypt.js';
 import { cleanCommand, filterProcessCommand, smudgeCommand } from './filter.js';
 import { initCommand } from './init.js';
