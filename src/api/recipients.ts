@@ -4,7 +4,7 @@ import { GitSealError } from '../errors.js';
 import { canonicalRecipient, generateIdentity, parseRecipient } from '../age/index.js';
 import type { Repo } from '../git/repo.js';
 import { CONFIG_FILE, getProfile, loadConfig, parseConfig, type GitSealConfig, type Profile } from '../profiles/config.js';
-import { addProfileMember, removeProfileMember, removeRecipientKey, setRecipientKey } from '../profiles/edit.js';
+import { addProfileMember, removeProfileMember, removeRecipientKey, setRecipientKey } from '../profiles/config-edit.js';
 import { withFileLock, writeFileAtomic } from '../git/atomic-write.js';
 import { rekey, type RekeyReport } from './rekey.js';
 

@@ -25,3 +25,22 @@ export function info(args: GlobalArgs, line: string): void {
 export function toList(v: unknown): string[] {
   return v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)];
 }
+
+/** A yes/no question on the terminal; no terminal means no. */
+export async function askYesNo(question: string): Promise<boolean> {
+  if (!process.stdin.isTTY || !process.stderr.isTTY) return false;
+  // Loaded here, not at the top: exec's lean start imports this module too and never asks.
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+/** What init and install say about the pre-commit hook they installed (or found). */
+export function reportHook(args: GlobalArgs, state: 'installed' | 'already' | 'foreign' | undefined): void {
+  if (state === 'installed') info(args, 'Installed the pre-commit hook');
+  if (state === 'foreign') info(args, 'A pre-commit hook already exists: add `git-seal check --staged` to it yourself');
+}

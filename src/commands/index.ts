@@ -1,10 +1,14 @@
 import type { CommandModule } from 'yargs';
 import { decryptCommand } from './decrypt.js';
 import { demoCommand } from './demo.js';
-import { mergeDriverCommand, textconvCommand } from './drivers.js';
+import { mergeDriverCommand } from './merge-driver.js';
+import { textconvCommand } from './textconv.js';
 import { encryptCommand } from './encrypt.js';
 import { cleanCommand, filterProcessCommand, smudgeCommand } from './filter.js';
-import { checkCommand, initCommand, installCommand, lockCommand, unlockCommand } from './git.js';
+import { initCommand } from './init.js';
+import { installCommand, unlockCommand } from './install.js';
+import { lockCommand } from './lock.js';
+import { checkCommand } from './check.js';
 import { keygenCommand } from './keygen.js';
 import { execCommand } from './exec.js';
 import { recipientsCommand } from './recipients.js';
@@ -12,7 +16,10 @@ import { rekeyCommand } from './rekey.js';
 import { doctorCommand } from './doctor.js';
 import { editCommand } from './edit.js';
 import { logCommand } from './log.js';
-import { getCommand, lsCommand, rmCommand, setCommand } from './values.js';
+import { getCommand } from './get.js';
+import { setCommand } from './set.js';
+import { rmCommand } from './rm.js';
+import { lsCommand } from './ls.js';
 
 // Each command module is typed by its own argument interface; yargs sees them as one list.
 export const commands = [

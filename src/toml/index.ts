@@ -1,5 +1,5 @@
 export { TomlSyntaxError } from './errors.js';
 export { decodeUtf8, scanToml } from './scanner.js';
-export { decodeScalar, formatBasicString } from './values.js';
+export { decodeScalar, formatBasicString } from './scalars.js';
 export type * from './types.js';
-export { appendArrayItem, removeArrayItem, removeKey, setRawValue, TomlEditError } from './edit.js';
+export { appendArrayItem, removeArrayItem, removeKey, setRawValue, TomlEditError } from './splice.js';

@@ -1,4 +1,4 @@
-import { decodeScalar } from './values.js';
+import { decodeScalar } from './scalars.js';
 import type { PathSegment, TomlDocument, TomlScalar } from './types.js';
 
 export type TomlPlain = string | number | bigint | boolean | TomlPlain[] | { [key: string]: TomlPlain };

@@ -3,7 +3,7 @@ import { GitSealError } from '../../src/errors.js';
 import { generateX25519Identity } from '../../src/age/index.js';
 import { listRecipients, planAdd, planRemove } from '../../src/api/recipients.js';
 import { parseConfig } from '../../src/profiles/config.js';
-import { addProfileMember, removeProfileMember } from '../../src/profiles/edit.js';
+import { addProfileMember, removeProfileMember } from '../../src/profiles/config-edit.js';
 
 const alice = generateX25519Identity().recipient;
 const bob = generateX25519Identity().recipient;

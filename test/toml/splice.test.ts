@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { appendArrayItem, getRawValue, removeArrayItem, removeKey, setRawValue, TomlEditError } from '../../src/toml/edit.js';
+import { appendArrayItem, getRawValue, removeArrayItem, removeKey, setRawValue, TomlEditError } from '../../src/toml/splice.js';
 
 const DOC = `# top comment
 title = "x"

@@ -1,37 +1,8 @@
 import type { CommandModule } from 'yargs';
 import { GitSealError } from '../errors.js';
-import { shortKey } from '../api/recipients.js';
-import { getValue, jsonValue, listSecrets, removeValue, setValue, VALUE_TYPES, type ListedFile, type ValueType } from '../api/values.js';
+import { setValue, VALUE_TYPES, type ValueType } from '../api/values.js';
 import { readStdin, decodeText } from '../util/io.js';
 import { identityList, info, type GlobalArgs } from './common.js';
-
-interface GetArgs extends GlobalArgs {
-  file: string;
-  key: string;
-  json?: boolean;
-  newline?: boolean;
-}
-
-export const getCommand: CommandModule<GlobalArgs, GetArgs> = {
-  command: 'get <file> <key>',
-  describe: 'Print one decrypted value: the string itself for strings, the TOML literal for other types',
-  builder: (y) =>
-    y
-      .positional('file', { type: 'string', demandOption: true, describe: 'secrets file (sealed or plaintext)' })
-      .positional('key', { type: 'string', demandOption: true, describe: 'key path, e.g. sources.stripe.api_key or schemas[0]' })
-      .option('json', { type: 'boolean', describe: 'print {file, key, type, value} as JSON' })
-      .option('newline', { type: 'boolean', default: true, describe: 'end the output with a newline (--no-newline to omit it)' })
-      .example('$0 get .dlt/secrets.toml sources.stripe.api_key', 'print the Stripe key')
-      .example('export PGPASSWORD=$($0 get .dlt/secrets.toml destination.postgres.credentials.password)', 'use a value in a script'),
-  handler: async (args) => {
-    const got = await getValue(args.file, args.key, await identityList(args));
-    if (args.json) {
-      process.stdout.write(JSON.stringify({ file: got.file, key: got.key, type: got.type, value: jsonValue(got.raw) }) + '\n');
-    } else {
-      process.stdout.write(got.text + (args.newline === false ? '' : '\n'));
-    }
-  },
-};
 
 /** Read a line from the terminal without echoing it. */
 async function promptHidden(question: string): Promise<string> {
@@ -127,78 +98,5 @@ export const setCommand: CommandModule<GlobalArgs, SetArgs> = {
     if (r.envWarning) info(args, `git-seal: warning: ${r.envWarning}`);
     if (r.unchanged) info(args, `${args.file}: ${r.key} already has that value; nothing written`);
     else info(args, `${args.file}: ${r.added ? 'added' : 'set'} ${r.key}${r.createdFile ? ' (new file)' : ''}; written ${r.written}`);
-  },
-};
-
-interface RmArgs extends GlobalArgs {
-  file: string;
-  key: string;
-}
-
-export const rmCommand: CommandModule<GlobalArgs, RmArgs> = {
-  command: 'rm <file> <key>',
-  describe: 'Remove one value (its whole line); a sealed file stays sealed and only that line goes',
-  builder: (y) =>
-    y
-      .positional('file', { type: 'string', demandOption: true, describe: 'secrets file' })
-      .positional('key', { type: 'string', demandOption: true, describe: 'key path, e.g. sources.stripe.api_key' })
-      .example('$0 rm .dlt/secrets.toml sources.stripe.old_key', 'remove a key'),
-  handler: async (args) => {
-    const r = await removeValue(args.file, args.key, await identityList(args));
-    info(args, `${args.file}: removed ${r.key}; written ${r.written}`);
-  },
-};
-
-interface LsArgs extends GlobalArgs {
-  files?: string[];
-  show?: boolean;
-  json?: boolean;
-}
-
-function fileHeader(f: ListedFile): string {
-  if (f.error) return `${f.path}  error: ${f.error}`;
-  const who = f.recipients.map((r) => r.name ?? shortKey(r.key)).join(', ') || 'nobody';
-  const profile = f.profile ? `profile ${f.profile}` : 'no profile';
-  if (f.state === 'plaintext') return `${f.path}  [${profile}; plaintext on disk; seals for ${who}]`;
-  return `${f.path}  [${profile}; sealed to ${who}${f.readable ? '' : '; none of your identities can open it'}]`;
-}
-
-function renderText(files: ListedFile[]): string {
-  const lines: string[] = [];
-  for (const f of files) {
-    lines.push(fileHeader(f));
-    const keyWidth = Math.max(0, ...f.values.map((v) => v.key.length));
-    const typeWidth = Math.max(0, ...f.values.map((v) => v.type.length));
-    for (const v of f.values) {
-      const shown = v.type === 'unknown' ? '(sealed)' : (v.masked ?? v.literal!);
-      lines.push(`  ${v.key.padEnd(keyWidth)}  ${v.type.padEnd(typeWidth)}  ${shown}`);
-    }
-  }
-  return lines.length ? lines.join('\n') + '\n' : '';
-}
-
-export const lsCommand: CommandModule<GlobalArgs, LsArgs> = {
-  command: 'ls [files..]',
-  describe: "List keys with masked values, their types, and each file's profile and recipients (no key needed for the keys)",
-  builder: (y) =>
-    y
-      .positional('files', { type: 'string', array: true, describe: 'secrets files (default: every secrets file in the repository)' })
-      .option('show', { type: 'boolean', describe: 'reveal the values' })
-      .option('json', { type: 'boolean', describe: 'machine-readable output' })
-      .example('$0 ls', 'every secrets file of the repository, values masked')
-      .example('$0 ls .dlt/secrets.toml --show', 'one file, values revealed'),
-  handler: async (args) => {
-    const files = await listSecrets(args.files ?? [], await identityList(args), { show: args.show });
-    if (args.json) {
-      const out = files.map((f) => ({
-        ...f,
-        values: f.values.map((v) => ({ key: v.key, type: v.type, value: v.type === 'unknown' ? null : args.show ? v.json : v.masked })),
-      }));
-      process.stdout.write(JSON.stringify(out, null, 2) + '\n');
-    } else {
-      process.stdout.write(renderText(files));
-      if (files.length === 0) info(args, 'no secrets files found');
-    }
-    if (files.some((f) => f.error)) process.exitCode = 1;
   },
 };

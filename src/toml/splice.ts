@@ -1,6 +1,6 @@
 import { scanToml } from './scanner.js';
 import { TomlSyntaxError } from './errors.js';
-import { formatBasicString } from './values.js';
+import { formatBasicString } from './scalars.js';
 import type { KeyValueSpan, PathSegment, TomlDocument } from './types.js';
 
 /**
