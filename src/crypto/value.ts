@@ -75,18 +75,22 @@ const SIGMA = new Uint32Array([0x61707865, 0x3320646e, 0x79622d32, 0x6b206574]);
 // The key as HChaCha20 reads it, made once per value key rather than once per value.
 const keyWords = new WeakMap<Uint8Array, Uint32Array>();
 
+// Scratch space for one value's subkey and IV: createCipheriv/createDecipheriv copy both at once.
+const subWords = new Uint32Array(8);
+const subkey = Buffer.from(subWords.buffer);
+const nonceWords = new Uint32Array(4);
+const iv = Buffer.alloc(12);
+
 function xchachaParams(key: Uint8Array, nonce: Buffer): { subkey: Buffer; iv: Buffer } {
-  const sub = new Uint32Array(8);
   let k32 = keyWords.get(key);
   if (!k32) {
     k32 = new Uint32Array(key.buffer.slice(key.byteOffset, key.byteOffset + 32));
     keyWords.set(key, k32);
   }
-  const n32 = new Uint32Array(nonce.buffer.slice(nonce.byteOffset, nonce.byteOffset + 16));
-  hchacha(SIGMA, k32, n32, sub);
-  const iv = Buffer.alloc(12);
+  for (let i = 0; i < 4; i++) nonceWords[i] = nonce.readUInt32LE(4 * i);
+  hchacha(SIGMA, k32, nonceWords, subWords);
   nonce.copy(iv, 4, 16, 24);
-  return { subkey: Buffer.from(sub.buffer), iv };
+  return { subkey, iv };
 }
 
 function xchachaSeal(key: Uint8Array, nonce: Buffer, aad: Buffer, plaintext: Buffer): Buffer {
@@ -101,7 +105,9 @@ function xchachaOpen(key: Uint8Array, nonce: Buffer, aad: Buffer, sealed: Buffer
   const d = createDecipheriv('chacha20-poly1305', subkey, iv, { authTagLength: TAG_LEN });
   d.setAAD(aad, { plaintextLength: sealed.length - TAG_LEN });
   d.setAuthTag(sealed.subarray(sealed.length - TAG_LEN));
-  return Buffer.concat([d.update(sealed.subarray(0, sealed.length - TAG_LEN)), d.final()]);
+  const plaintext = d.update(sealed.subarray(0, sealed.length - TAG_LEN));
+  d.final(); // checks the tag; a stream cipher has no bytes left
+  return plaintext;
 }
 
 function syntheticNonce(keys: ValueKeys, p: Buffer, plaintext: Buffer): Buffer {

@@ -63,6 +63,8 @@ export class SealFilter {
   private archiveOptIn?: boolean;
   private objects?: CatFileBatch;
   private readAhead?: IndexReadAhead;
+  /** File stamps (index, config) taken during the current request: git changes them only between requests. */
+  private readonly stamps = new Map<string, string>();
   private cacheStore?: CleanCache | null;
   private unopened: string[] = [];
   private hashAlgorithm?: 'sha1' | 'sha256';
@@ -75,6 +77,12 @@ export class SealFilter {
     private readonly warn: (line: string) => void = (l) => process.stderr.write(l + '\n'),
     private readonly gitDir?: string,
   ) {}
+
+  private stamp(path: string): string {
+    let s = this.stamps.get(path);
+    if (s === undefined) this.stamps.set(path, (s = fileStampOf(path)));
+    return s;
+  }
 
   private cache(): CleanCache | null {
     if (this.cacheStore === undefined) {
@@ -107,7 +115,7 @@ export class SealFilter {
    * one filter process can outlive an index (a rebase checks out, then picks).
    */
   private reader(): CatFileBatch {
-    const stamp = fileStamp(this.indexFile() ?? '');
+    const stamp = this.stamp(this.indexFile() ?? '');
     if (!this.objects || stamp !== this.objectsStamp) {
       void this.objects?.close();
       this.objects = new CatFileBatch({ cwd: this.root });
@@ -145,7 +153,7 @@ export class SealFilter {
    * checkout, during which git rewrites .gitseal.toml (after the files sorted before it).
    */
   private config(): GitSealConfig | null {
-    const stamp = fileStamp(join(this.root, CONFIG_FILE));
+    const stamp = this.stamp(join(this.root, CONFIG_FILE));
     if (this.configCache === undefined || stamp !== this.configStamp) {
       this.configCache = loadConfigIfPresent(this.root);
       this.configStamp = stamp;
@@ -202,6 +210,7 @@ export class SealFilter {
    * is sealed or in plaintext_keys; values in clear are sealed with its data key, or refused without it.
    */
   async clean(path: string, content: Buffer): Promise<Buffer> {
+    this.stamps.clear();
     if (path === CONFIG_FILE) return content; // the config is never a secrets file, whatever .gitattributes says
     const previous = await this.previousVersion(path);
     const cache = this.cache();
@@ -304,6 +313,7 @@ export class SealFilter {
    * in one unwrapFileDataKeys call, then each file is opened. Results are in the order of `files`.
    */
   async smudgeMany(files: readonly SmudgeInput[]): Promise<Buffer[]> {
+    this.stamps.clear();
     return this.open(files, true);
   }
 
@@ -313,6 +323,7 @@ export class SealFilter {
    * hands textconv temporary copies).
    */
   async textconv(path: string, content: Buffer): Promise<Buffer> {
+    this.stamps.clear();
     return (await this.open([{ path, content }], false))[0];
   }
 
@@ -434,7 +445,7 @@ function parsesAsToml(text: string): boolean {
 }
 
 /** Identity of a file's current version (inode, size, times); '' when it is missing. */
-function fileStamp(path: string): string {
+function fileStampOf(path: string): string {
   const st = path ? statSync(path, { bigint: true, throwIfNoEntry: false }) : undefined;
   return st ? `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}` : '';
 }

@@ -2,7 +2,7 @@ import type { CatFileBatch, CatFileObject } from './cat-file.js';
 import { gitBuffer } from './run.js';
 
 /** Cleans in one process before reading ahead: a single `git add FILE` lists nothing. */
-const START_AFTER = process.env.NORA ? 1e9 : 4;
+const START_AFTER = 4;
 /** Blobs kept requested ahead of git. */
 const WINDOW = 64;
 
@@ -19,6 +19,8 @@ export class IndexReadAhead {
   private entries?: { index: Map<string, number>; oids: string[] } | null;
   private readonly requested = new Map<number, Promise<CatFileObject | null>>();
   private cleans = 0;
+  /** Entries before this index have been requested. */
+  private ahead = 0;
 
   constructor(
     private readonly root: string,
@@ -33,13 +35,17 @@ export class IndexReadAhead {
     const i = this.entries?.index.get(path);
     if (i === undefined) return undefined;
     const { oids } = this.entries!;
-    for (let j = i; j < Math.min(i + WINDOW, oids.length); j++) {
-      if (this.requested.has(j)) continue;
-      const blob = this.objects.readObject(oids[j]);
-      blob.catch(() => {}); // a failure reaches the caller that takes it; unread ones are dropped
-      this.requested.set(j, blob);
+    // Refill in batches, so cat-file gets one request line per half window rather than one per file.
+    if (!this.requested.has(i) || this.ahead - i < WINDOW / 2) {
+      for (let j = Math.max(i, this.ahead); j < Math.min(i + WINDOW, oids.length); j++) {
+        if (this.requested.has(j)) continue;
+        const blob = this.objects.readObject(oids[j]);
+        blob.catch(() => {}); // a failure reaches the caller that takes it; unread ones are dropped
+        this.requested.set(j, blob);
+      }
+      this.ahead = Math.max(this.ahead, Math.min(i + WINDOW, oids.length));
     }
-    const blob = this.requested.get(i)!;
+    const blob = this.requested.get(i) ?? this.objects.readObject(oids[i]);
     for (const j of this.requested.keys()) if (j <= i) this.requested.delete(j);
     return blob;
   }
