@@ -31,7 +31,7 @@
  * line, a passphrase-protected file with no terminal to ask on, an unreadable
  * file) is skipped with a one-line warning, so it never blocks the user's other keys.
  */
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Identity } from 'age-encryption';
@@ -117,7 +117,7 @@ function expandHome(p: string, home: string): string {
 
 async function readIdentityFile(path: string, source: string, explicit: boolean, warn: (line: string) => void): Promise<Buffer | null> {
   try {
-    return await readFile(path);
+    return readFileSync(path); // sync: a few bytes, and no libuv thread pool to start for them
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (!explicit && (code === 'ENOENT' || code === 'ENOTDIR')) return null;
