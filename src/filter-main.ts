@@ -1,5 +1,5 @@
 import { GitSealError } from './errors.js';
-import { serveFilter } from './commands/filter.js';
+import { serveFilter } from './commands/filter-process.js';
 import { reportError } from './report-error.js';
 
 /**

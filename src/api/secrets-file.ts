@@ -2,6 +2,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Identity } from 'age-encryption';
 import { GitSealError } from '../errors.js';
+import { parseKeyPath } from '../format/keypath.js';
+import { META_TABLE } from '../format/meta.js';
 import { openSealed, parseSealed, seal, unsealedValues, type UnlockedFile } from '../format/seal.js';
 import { sealedByAttributes, secretsMatcher } from '../git/attributes.js';
 import { installedConfig } from '../git/install.js';
@@ -9,7 +11,7 @@ import { findRepo, repoPath, type Repo } from '../git/repo.js';
 import { gitBuffer } from '../git/run.js';
 import { loadConfigIfPresent, type GitSealConfig } from '../profiles/config.js';
 import { NO_PROFILE, pathSettings, type PathSettings } from '../profiles/path-settings.js';
-import type { ScalarSpan } from '../toml/index.js';
+import { TomlEditError, type ScalarSpan } from '../toml/index.js';
 import { writeFileAtomic } from '../git/atomic-write.js';
 import { decodeText, readBytes } from '../util/io.js';
 
@@ -93,6 +95,21 @@ export async function loadFile(file: string, identities: readonly Identity[], op
   }
   const opened = await openSealed(sealed, identities, file);
   return { ctx, exists: true, bytes, unlocked: opened, plaintext: opened.plaintext };
+}
+
+/** The key path of a value set or rm may edit: no array item, nothing in git-seal's own table. */
+export function editablePath(keyPath: string, file: string): string[] {
+  const path = parseKeyPath(keyPath);
+  if (path.some((s) => typeof s === 'number')) {
+    throw new GitSealError(`${file}: cannot set or remove one item of an array ('${keyPath}')`, `set the whole array with --type toml, or use git-seal edit ${file}`);
+  }
+  if (path[0] === META_TABLE) throw new GitSealError(`${file}: the top-level key '${META_TABLE}' is reserved for git-seal's metadata`, 'pick another name');
+  return path as string[];
+}
+
+/** An edit the splicer refused, as the error set and rm report (other errors unchanged). */
+export function editError(file: string, err: unknown): unknown {
+  return err instanceof TomlEditError ? new GitSealError(`${file}: ${err.message}`, `use git-seal edit ${file} for this change`) : err;
 }
 
 /** Write new plaintext back the way the file was: sealed stays sealed (same data key), plaintext stays plaintext. */

@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { getValue, jsonValue } from '../api/values.js';
+import { getValue, jsonValue } from '../api/get.js';
 import { identityList, type GlobalArgs } from './common.js';
 
 interface GetArgs extends GlobalArgs {

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { shortKey } from '../api/recipients.js';
-import { listSecrets, type ListedFile } from '../api/values.js';
+import { listSecrets, type ListedFile } from '../api/ls.js';
 import { identityList, info, type GlobalArgs } from './common.js';
 
 interface LsArgs extends GlobalArgs {

@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { removeValue } from '../api/values.js';
+import { removeValue } from '../api/rm.js';
 import { identityList, info, type GlobalArgs } from './common.js';
 
 interface RmArgs extends GlobalArgs {

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { GitSealError } from '../errors.js';
-import { setValue, VALUE_TYPES, type ValueType } from '../api/values.js';
+import { setValue, VALUE_TYPES, type ValueType } from '../api/set.js';
 import { readStdin, decodeText } from '../util/io.js';
 import { identityList, info, type GlobalArgs } from './common.js';
 

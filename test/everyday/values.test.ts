@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GitSealError } from '../../src/errors.js';
 import { dltEnvName, envNameWarning } from '../../src/api/env-naming.js';
-import { maskValue, tomlLiteral } from '../../src/api/values.js';
+import { maskValue } from '../../src/api/ls.js';
+import { tomlLiteral } from '../../src/api/set.js';
 import { parseKeyPath } from '../../src/format/keypath.js';
 import { BIN, cleanupTempDirs, hasBinary, lineDiff, person, type Person, read, repoWith, sealedClone, SHORT_SECRET_STRINGS as SECRET_STRINGS } from '../helpers.js';
 

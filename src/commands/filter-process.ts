@@ -1,11 +1,10 @@
 import type { CommandModule } from 'yargs';
-import { GitSealError } from '../errors.js';
 import { SealFilter } from '../git/filter.js';
 import { runFilterProcess } from '../git/filter-process.js';
-import { findRepo, repoPath } from '../git/repo.js';
-import { readStdin } from '../util/io.js';
+import { findRepo } from '../git/repo.js';
 import type { GlobalArgs } from './common.js';
 
+/** Serve git's long-running filter protocol; also the lean start's whole work (filter-main.ts, no yargs). */
 export async function serveFilter(identityFiles: string[] | undefined): Promise<void> {
   const repo = findRepo();
   const filter = new SealFilter(repo.root, identityFiles, undefined, repo.gitDir);
@@ -23,37 +22,9 @@ export async function serveFilter(identityFiles: string[] | undefined): Promise<
   }
 }
 
-
 /** `filter.git-seal.process`: one process serves every clean and smudge of a git command. */
 export const filterProcessCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'filter-process',
   describe: false,
   handler: (args) => serveFilter(args.identity),
 };
-
-interface FileArgs extends GlobalArgs {
-  file: string;
-}
-
-function singleShot(kind: 'clean' | 'smudge'): CommandModule<GlobalArgs, FileArgs> {
-  return {
-    command: `${kind} <file>`,
-    describe: false,
-    builder: (y) => y.positional('file', { type: 'string', demandOption: true }),
-    handler: async (args) => {
-      const repo = findRepo();
-      const filter = new SealFilter(repo.root, args.identity);
-      try {
-        const path = repoPath(repo, args.file);
-        const out = await (kind === 'clean' ? filter.clean(path, readStdin()) : filter.smudge(path, readStdin()));
-        process.stdout.write(out);
-      } finally {
-        filter.close();
-      }
-    },
-  };
-}
-
-/** Single-shot fallbacks for git versions or setups without the process filter. */
-export const cleanCommand = singleShot('clean');
-export const smudgeCommand = singleShot('smudge');
