@@ -4,7 +4,7 @@ import { sealedByAttributes, secretsMatcher } from '../git/attributes.js';
 import { CatFileBatch } from '../git/cat-file.js';
 import type { Repo } from '../git/repo.js';
 import { hasHead } from '../git/repo.js';
-import { listFiles } from '../git/tree.js';
+import { listFiles } from '../git/list-files.js';
 import { loadConfigIfPresent, type GitSealConfig } from '../profiles/config.js';
 import { NO_PROFILE, pathSettings } from '../profiles/path-settings.js';
 

@@ -10,7 +10,7 @@ import { assertIndexUnlocked, updateIndex } from '../git/index-lock.js';
 import type { Repo } from '../git/repo.js';
 import { repoPath } from '../git/repo.js';
 import { git } from '../git/run.js';
-import { listFiles, type TreeEntry } from '../git/tree.js';
+import { listFiles, type TreeEntry } from '../git/list-files.js';
 import type { PathSegment } from '../toml/index.js';
 import { loadConfig, type GitSealConfig } from '../profiles/config.js';
 import { pathSettings, type PathSettings } from '../profiles/path-settings.js';

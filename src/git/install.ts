@@ -9,7 +9,7 @@ import { CatFileBatch } from './cat-file.js';
 import { assertIndexUnlocked, updateIndex } from './index-lock.js';
 import { SealFilter } from './filter.js';
 import { plaintextOnDisk, scrubGitDir, sealInPlace, untrackedPlaintext } from './leftovers.js';
-import { listFiles, type TreeEntry } from './tree.js';
+import { listFiles, type TreeEntry } from './list-files.js';
 import type { Repo } from './repo.js';
 import { git, gitBuffer, gitMaybe } from './run.js';
 
