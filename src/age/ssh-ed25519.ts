@@ -13,12 +13,12 @@
  *
  * The identity's X25519 scalar is SHA-512(Ed25519 seed)[:32], as Go age derives it.
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, hkdfSync, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, hkdfSync, type KeyObject } from 'node:crypto';
 import type { Identity, Recipient, Stanza } from 'age-encryption';
 import { GitSealError } from '../errors.js';
 import { decodeBase64NoPad, encodeBase64NoPad } from './base64.js';
 import { SSH_ED25519, sshPublicKeyString, sshTag, type SshEd25519PublicKey } from './openssh-key.js';
-import { importPublicKey, openFileKey, privateKeyFromScalar, rawPublicKey, sealFileKey, sharedSecret } from './x25519.js';
+import { generateKeyPair, importPublicKey, openFileKey, privateKeyFromScalar, rawPublicKey, sealFileKey, sharedSecret } from './x25519.js';
 
 const LABEL = Buffer.from('age-encryption.org/v1/ssh-ed25519', 'ascii');
 const CORRUPT_HINT = 'the encrypted file is corrupt or was tampered with; restore it from git history';
@@ -70,8 +70,8 @@ export class SshEd25519Recipient implements Recipient {
 
   async wrapFileKey(fileKey: Uint8Array): Promise<Stanza[]> {
     const { u, key, tweak } = await this.#convert();
-    const { privateKey, publicKey } = generateKeyPairSync('x25519');
-    const share = rawPublicKey(publicKey);
+    const { scalar, privateKey, share } = generateKeyPair();
+    scalar.fill(0);
     const shared = sharedSecret(privateKey, key);
     if (shared === null) {
       throw new GitSealError(`SSH recipient ${this.recipient.slice(0, 30)}… is not a usable Ed25519 key (low-order point)`, 'remove it from the recipients and ask its owner for their real key');

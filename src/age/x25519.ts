@@ -16,7 +16,7 @@ import {
   createPrivateKey,
   createPublicKey,
   diffieHellman,
-  generateKeyPairSync,
+  randomBytes,
   type KeyObject,
 } from 'node:crypto';
 import type { Identity, Recipient, Stanza } from 'age-encryption';
@@ -172,14 +172,25 @@ export function x25519IdentityToRecipient(identity: string): string {
   return new X25519Identity(identity).recipient;
 }
 
+/**
+ * A fresh X25519 key pair: a random scalar (as age-keygen makes one) and its public share.
+ *
+ * Not `generateKeyPairSync`: in Node 20, exporting such a key as JWK can deadlock the process for good
+ * when a garbage collection during the export destroys a finished key-generation job that holds the
+ * same key's lock (seen as a hang in a futex wait; `node --gc-interval=31` reproduces it at once).
+ * Keys imported from bytes have no such job.
+ */
+export function generateKeyPair(): { scalar: Buffer; privateKey: KeyObject; share: Uint8Array } {
+  const scalar = randomBytes(32);
+  const privateKey = privateKeyFromScalar(scalar);
+  return { scalar, privateKey, share: rawPublicKey(privateKey) };
+}
+
 /** A fresh X25519 key pair as age strings. */
 export function generateX25519(): { identity: string; recipient: string } {
-  const { privateKey, publicKey } = generateKeyPairSync('x25519');
-  const d = privateKey.export({ format: 'jwk' }).d;
-  if (typeof d !== 'string') throw new Error('X25519 key export failed');
-  const scalar = Buffer.from(d, 'base64url');
+  const { scalar, share } = generateKeyPair();
   try {
-    return { identity: encodeX25519Identity(scalar), recipient: encodeX25519Recipient(rawPublicKey(publicKey)) };
+    return { identity: encodeX25519Identity(scalar), recipient: encodeX25519Recipient(share) };
   } finally {
     scalar.fill(0);
   }
@@ -209,8 +220,8 @@ export class X25519Recipient implements Recipient {
   }
 
   wrapFileKey(fileKey: Uint8Array): Stanza[] {
-    const { privateKey, publicKey } = generateKeyPairSync('x25519');
-    const share = rawPublicKey(publicKey);
+    const { scalar, privateKey, share } = generateKeyPair();
+    scalar.fill(0);
     const secret = sharedSecret(privateKey, this.#key);
     if (secret === null) {
       throw new GitSealError(
