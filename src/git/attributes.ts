@@ -70,17 +70,28 @@ export function sealedByAttributes(root: string, paths: readonly string[]): Set<
 
 /**
  * The paths whose checkout git would convert after the smudge filter (eol, ident or working-tree
- * encoding), so only git itself writes them exactly. Errs towards "converts": any text, eol, ident or
- * working-tree-encoding attribute set, or core.autocrlf=true.
+ * encoding), so only git itself writes them exactly. Follows git's convert.c: a text file (`text` or
+ * `text=auto`) gets CRLF only with core.autocrlf=true or core.eol=crlf; `eol=crlf` always; `eol=lf`
+ * never; `ident` and `working-tree-encoding` always count. Anything else unexpected counts too.
  */
 export function checkoutConverts(root: string, paths: readonly string[]): Set<string> {
   if (paths.length === 0) return new Set();
   if (gitMaybe(['config', '--get', '--type=bool', 'core.autocrlf'], { cwd: root }) === 'true') return new Set(paths);
+  const coreEol = gitMaybe(['config', '--get', 'core.eol'], { cwd: root }) ?? 'native';
+  const crlfText = coreEol === 'crlf' || (coreEol === 'native' && process.platform === 'win32');
   const out = gitBuffer(['check-attr', '-z', '--stdin', 'text', 'eol', 'ident', 'working-tree-encoding'], { cwd: root, input: paths.join('\0') + '\0' })!;
   const f = out.toString('utf8').split('\0');
-  const hits = new Set<string>();
+  const attrs = new Map<string, Record<string, string>>();
   for (let i = 0; i + 2 < f.length; i += 3) {
-    if (f[i + 2] !== 'unspecified' && f[i + 2] !== 'unset') hits.add(f[i]);
+    const a = attrs.get(f[i]) ?? attrs.set(f[i], {}).get(f[i])!;
+    a[f[i + 1]] = f[i + 2];
+  }
+  const off = (v: string | undefined) => v === undefined || v === 'unspecified' || v === 'unset';
+  const hits = new Set<string>();
+  for (const [path, a] of attrs) {
+    const { text, eol } = a;
+    const eolConverts = eol === 'lf' ? false : eol === 'crlf' ? true : !off(eol) ? true : text === 'set' || text === 'auto' ? crlfText : !off(text);
+    if (eolConverts || !off(a.ident) || !off(a['working-tree-encoding'])) hits.add(path);
   }
   return hits;
 }

@@ -14,9 +14,10 @@ describe('install writes exactly what git checkout writes', () => {
     plain: '.dlt/secrets.toml',
     crlf: 'crlf/.dlt/secrets.toml',
     exec: 'tools/.dlt/secrets.toml',
+    auto: 'auto/.dlt/secrets.toml',
   };
-  const origin = repoWith(alice, { [files.plain]: SECRETS, [files.crlf]: SECRETS, [files.exec]: SECRETS });
-  writeFileSync(join(origin, '.gitattributes'), readFileSync(join(origin, '.gitattributes'), 'utf8') + 'crlf/** eol=crlf\n');
+  const origin = repoWith(alice, { [files.plain]: SECRETS, [files.crlf]: SECRETS, [files.exec]: SECRETS, [files.auto]: SECRETS });
+  writeFileSync(join(origin, '.gitattributes'), readFileSync(join(origin, '.gitattributes'), 'utf8') + 'crlf/** eol=crlf\nauto/** text=auto\n');
   chmodSync(join(origin, files.exec), 0o755);
   alice.git(['add', '-A'], origin);
   alice.git(['commit', '-q', '-m', 'eol and mode'], origin);
@@ -30,6 +31,7 @@ describe('install writes exactly what git checkout writes', () => {
     const installed = Object.fromEntries(Object.values(files).map((f) => [f, readFileSync(join(dir, f))]));
     expect(installed[files.plain].toString('utf8')).toBe(SECRETS);
     expect(installed[files.crlf].toString('utf8')).toBe(SECRETS.replace(/\n/g, '\r\n'));
+    expect(installed[files.auto].toString('utf8')).toBe(SECRETS); // text=auto, core.eol=lf: no conversion
     expect(statSync(join(dir, files.exec)).mode & 0o111).not.toBe(0);
     expect(alice.git(['status', '--porcelain'], dir)).toBe('');
     expect(tempFilesLeft(dir)).toEqual([]);
@@ -45,6 +47,23 @@ describe('install writes exactly what git checkout writes', () => {
     for (const f of Object.values(files)) expect(readFileSync(join(dir, f), 'utf8'), f).toContain('ENC[gitseal.v1,');
     expect(readFileSync(join(dir, files.crlf), 'utf8')).toContain('\r\n[gitseal]\r\n');
     expect(alice.git(['status', '--porcelain'], dir)).toBe('');
+  });
+
+  it('with core.eol=crlf, a text=auto file is opened with CRLF line ends, as git writes it', () => {
+    const dir = join(tempDir(), 'clone');
+    alice.git(['clone', '-q', origin, dir], tempDir());
+    alice.git(['config', 'core.eol', 'crlf'], dir);
+    rmSync(join(dir, files.auto));
+    alice.git(['checkout', '--', files.auto], dir); // git's own (sealed) checkout with this config
+    const r = alice.seal(['install', '--quiet'], { cwd: dir });
+    expect(r.status, r.stderr).toBe(0);
+    const installed = readFileSync(join(dir, files.auto));
+    expect(installed.toString('utf8')).toBe(SECRETS.replace(/\n/g, '\r\n'));
+    expect(readFileSync(join(dir, files.plain), 'utf8')).toBe(SECRETS);
+    expect(alice.git(['status', '--porcelain'], dir)).toBe('');
+    rmSync(join(dir, files.auto));
+    alice.git(['checkout', '--', files.auto], dir);
+    expect(readFileSync(join(dir, files.auto)).equals(installed)).toBe(true);
   });
 });
 
