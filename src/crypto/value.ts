@@ -96,6 +96,7 @@ function xchachaParams(key: Uint8Array, nonce: Buffer): { subkey: Buffer; iv: Bu
 function xchachaSeal(key: Uint8Array, nonce: Buffer, aad: Buffer, plaintext: Buffer): Buffer {
   const { subkey, iv } = xchachaParams(key, nonce);
   const c = createCipheriv('chacha20-poly1305', subkey, iv, { authTagLength: TAG_LEN });
+  subWords.fill(0);
   c.setAAD(aad, { plaintextLength: plaintext.length });
   return Buffer.concat([c.update(plaintext), c.final(), c.getAuthTag()]);
 }
@@ -103,6 +104,7 @@ function xchachaSeal(key: Uint8Array, nonce: Buffer, aad: Buffer, plaintext: Buf
 function xchachaOpen(key: Uint8Array, nonce: Buffer, aad: Buffer, sealed: Buffer): Buffer {
   const { subkey, iv } = xchachaParams(key, nonce);
   const d = createDecipheriv('chacha20-poly1305', subkey, iv, { authTagLength: TAG_LEN });
+  subWords.fill(0);
   d.setAAD(aad, { plaintextLength: sealed.length - TAG_LEN });
   d.setAuthTag(sealed.subarray(sealed.length - TAG_LEN));
   const plaintext = d.update(sealed.subarray(0, sealed.length - TAG_LEN));

@@ -64,12 +64,16 @@ export class IndexReadAhead {
     if (!raw) return null;
     const index = new Map<string, number>();
     const oids: string[] = [];
+    const ambiguous = new Set<string>();
     for (const rec of raw.toString('utf8').split('\0')) {
       const m = /^\d+ ([0-9a-f]+) 0\t(.*)$/s.exec(rec);
       if (!m) continue;
+      // A name that is not UTF-8 decodes lossily, and two such names can decode alike: never guess.
+      if (m[2].includes('\uFFFD') || index.has(m[2])) ambiguous.add(m[2]);
       index.set(m[2], oids.length);
       oids.push(m[1]);
     }
+    for (const path of ambiguous) index.delete(path);
     return { index, oids };
   }
 }

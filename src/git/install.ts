@@ -89,6 +89,12 @@ export function installedConfig(repo: Repo): Map<string, string> {
   return m;
 }
 
+/** A path as git's C-style quoting writes it: `--stdin-paths` reads a line starting with `"` that way. */
+function cQuote(path: string): string {
+  const body = path.replace(/[\\"]/g, '\\$&').replace(/[\x00-\x1f\x7f]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
+  return `"${body}"`;
+}
+
 /** The sealed-pattern files' working copies: which differ from the index, as read, and their staged blobs. */
 interface WorkingCopies {
   files: readonly string[];
@@ -127,18 +133,19 @@ async function modifiedFiles(repo: Repo, files: readonly string[]): Promise<Work
       if (!blob) continue;
       staged.set(e.oid, blob);
       if (work.equals(blob)) dirty.delete(e.path);
-      else if (!/[\n\r]/.test(e.path)) differ.push(e);
+      else differ.push(e);
     }
   } finally {
     await objects.close();
   }
-  if (differ.length) {
-    const out = gitMaybe(['hash-object', '--stdin-paths'], { cwd: repo.root, input: differ.map((e) => e.path).join('\n') + '\n' });
-    const oids = out?.split('\n') ?? [];
-    differ.forEach((e, i) => {
-      if (oids[i] === e.oid) dirty.delete(e.path);
-    });
-  }
+  // One git for all; when it fails (a copy it cannot clean), each path alone, so only that one stays modified.
+  const hashes = (entries: readonly TreeEntry[]): (string | undefined)[] =>
+    gitMaybe(['hash-object', '--stdin-paths'], { cwd: repo.root, input: entries.map((e) => cQuote(e.path) + '\n').join('') })?.split('\n') ?? [];
+  let oids = differ.length ? hashes(differ) : [];
+  if (differ.length > 1 && oids.length < differ.length) oids = differ.map((e) => hashes([e])[0]);
+  differ.forEach((e, i) => {
+    if (oids[i] === e.oid) dirty.delete(e.path);
+  });
   return { files, dirty, seen, index, blobs: staged };
 }
 
@@ -255,6 +262,14 @@ export async function install(repo: Repo, opts: { identityFiles?: string[] } = {
 export async function lock(repo: Repo, opts: { force?: boolean; identityFiles?: string[] } = {}): Promise<{ relocked: string[]; sealedInPlace: string[] }> {
   assertIndexUnlocked(repo); // fails here, changing nothing, while git holds the index
   const files = trackedSealedFiles(repo.root);
+  const undecodable = files.filter((f) => f.includes('\uFFFD'));
+  if (undecodable.length) {
+    // Such a copy cannot be read back by the name git lists, so lock could not tell whether it holds plaintext.
+    throw new GitSealError(
+      `${undecodable.map((f) => JSON.stringify(f)).join(', ')}: secrets file names that are not UTF-8; nothing was changed`,
+      'rename them to UTF-8 names (git mv) and run git-seal lock again',
+    );
+  }
   // Compared while the filter is still configured: git hashes plaintext copies through it.
   const copies = await modifiedFiles(repo, files);
   const { dirty } = copies;

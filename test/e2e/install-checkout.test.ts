@@ -65,6 +65,21 @@ describe('install writes exactly what git checkout writes', () => {
     alice.git(['checkout', '--', files.auto], dir);
     expect(readFileSync(join(dir, files.auto)).equals(installed)).toBe(true);
   });
+
+  it('a path that starts with a quote is compared with its own blob: lock refuses its uncommitted edit', () => {
+    const quoted = '"s"/.dlt/secrets.toml';
+    const repo = repoWith(alice, { [quoted]: SECRETS });
+    // A file named s holding that path's sealed blob: read unquoted, `"s"/...` would name it.
+    writeFileSync(join(repo, 's'), alice.git(['cat-file', 'blob', `:${quoted}`], repo));
+    alice.git(['add', 's'], repo);
+    alice.git(['commit', '-q', '-m', 'decoy'], repo);
+    const edited = readFileSync(join(repo, quoted), 'utf8').replace('retries = 3', 'retries = 4');
+    writeFileSync(join(repo, quoted), edited);
+    const r = alice.seal(['lock'], { cwd: repo });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('nothing was changed');
+    expect(readFileSync(join(repo, quoted), 'utf8')).toBe(edited);
+  });
 });
 
 /** Temp files left under .git/git-seal/tmp. */
