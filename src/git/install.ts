@@ -8,6 +8,7 @@ import { checkoutConverts, DRIVER, trackedSealedFiles } from './attributes.js';
 import { CatFileBatch } from './cat-file.js';
 import { assertIndexUnlocked, updateIndex } from './index-lock.js';
 import { SealFilter } from './filter.js';
+import { stopPoint } from '../util/test-hook.js';
 import { plaintextOnDisk, scrubGitDir, sealInPlace, untrackedPlaintext } from './leftovers.js';
 import { listFiles, type TreeEntry } from './list-files.js';
 import type { Repo } from './repo.js';
@@ -155,12 +156,21 @@ async function modifiedFiles(repo: Repo, files: readonly string[]): Promise<Work
  * working copy, so a file is never deleted before its replacement is in place. When git cannot lock the
  * index, this fails with git's own error before changing anything.
  */
-async function recheckout(repo: Repo, { files, dirty, seen, index, blobs }: WorkingCopies, identityFiles: string[], opening: boolean): Promise<string[]> {
+async function recheckout(
+  repo: Repo,
+  { files, dirty, seen, index, blobs }: WorkingCopies,
+  identityFiles: string[],
+  opening: boolean,
+  beforeGit: () => void = () => {},
+): Promise<string[]> {
   const clean = files.filter((f) => !dirty.has(f) && seen.has(f));
-  if (clean.length === 0) return [];
+  if (clean.length === 0) {
+    beforeGit();
+    return [];
+  }
   assertIndexUnlocked(repo); // fails here, changing nothing, while git holds the index
   const entries = index.filter((e) => clean.includes(e.path));
-  await replaceFromIndex(repo, entries, { seen, blobs }, identityFiles, opening);
+  await replaceFromIndex(repo, entries, { seen, blobs }, identityFiles, opening, beforeGit);
   // The index still has the old files' sizes, which git takes as "modified" without looking: re-enter
   // the same blobs without stat data, so git compares content (through the filter) and records it.
   updateIndex(repo, entries.map((e) => ({ ...e, expect: e.oid })));
@@ -175,11 +185,19 @@ async function recheckout(repo: Repo, { files, dirty, seen, index, blobs }: Work
  * session), written flat into the git dir. The rest go through `git checkout-index` into a private
  * directory, exactly as git would write them.
  */
-async function replaceFromIndex(repo: Repo, entries: readonly TreeEntry[], copies: Copies, identityFiles: string[], opening: boolean): Promise<void> {
+async function replaceFromIndex(
+  repo: Repo,
+  entries: readonly TreeEntry[],
+  copies: Copies,
+  identityFiles: string[],
+  opening: boolean,
+  beforeGit: () => void,
+): Promise<void> {
   const converted = checkoutConverts(repo.root, entries.map((e) => e.path));
   const here = entries.filter((e) => (e.mode === '100644' || e.mode === '100755') && !converted.has(e.path));
   const byGit = entries.filter((e) => !here.includes(e));
   if (here.length) await writeHere(repo, here, copies, identityFiles, opening);
+  beforeGit(); // lock drops the filter config here: after its own writes, before git's checkout and refresh
   if (byGit.length) await checkoutIndexInto(repo, byGit.map((e) => e.path), copies.seen);
 }
 
@@ -283,12 +301,17 @@ export async function lock(repo: Repo, opts: { force?: boolean; identityFiles?: 
   }
   await sealInPlace(repo, leftover, config);
   const saved = installedConfig(repo);
-  for (const section of ['filter', 'diff', 'merge']) {
-    gitMaybe(['config', '--local', '--remove-section', `${section}.${DRIVER}`], { cwd: repo.root });
-  }
+  // The filter config goes only once the copies git-seal writes itself are sealed: a crash before that
+  // leaves plaintext with the filter still configured, never plaintext without it.
+  const dropFilter = (): void => {
+    for (const section of ['filter', 'diff', 'merge']) {
+      gitMaybe(['config', '--local', '--remove-section', `${section}.${DRIVER}`], { cwd: repo.root });
+    }
+    stopPoint('lock-filter-removed');
+  };
   let relocked: string[];
   try {
-    relocked = await recheckout(repo, copies, opts.identityFiles ?? [], false);
+    relocked = await recheckout(repo, copies, opts.identityFiles ?? [], false, dropFilter);
   } catch (err) {
     for (const [k, v] of saved) git(['config', '--local', k, v], { cwd: repo.root });
     throw err;
