@@ -169,7 +169,8 @@ async function recheckout(
     return [];
   }
   assertIndexUnlocked(repo); // fails here, changing nothing, while git holds the index
-  const entries = index.filter((e) => clean.includes(e.path));
+  const cleanSet = new Set(clean);
+  const entries = index.filter((e) => cleanSet.has(e.path));
   await replaceFromIndex(repo, entries, { seen, blobs }, identityFiles, opening, beforeGit);
   // The index still has the old files' sizes, which git takes as "modified" without looking: re-enter
   // the same blobs without stat data, so git compares content (through the filter) and records it.
@@ -195,7 +196,8 @@ async function replaceFromIndex(
 ): Promise<void> {
   const converted = checkoutConverts(repo.root, entries.map((e) => e.path));
   const here = entries.filter((e) => (e.mode === '100644' || e.mode === '100755') && !converted.has(e.path));
-  const byGit = entries.filter((e) => !here.includes(e));
+  const inProcess = new Set(here);
+  const byGit = entries.filter((e) => !inProcess.has(e));
   if (here.length) await writeHere(repo, here, copies, identityFiles, opening);
   beforeGit(); // lock drops the filter config here: after its own writes, before git's checkout and refresh
   if (byGit.length) await checkoutIndexInto(repo, byGit.map((e) => e.path), copies.seen);
@@ -269,7 +271,8 @@ export async function install(repo: Repo, opts: { identityFiles?: string[] } = {
   for (const [k, v] of filterConfig(cmd)) git(['config', '--local', k, v], { cwd: repo.root });
   const files = trackedSealedFiles(repo.root);
   const refreshed = await recheckout(repo, await modifiedFiles(repo, files), opts.identityFiles ?? [], true);
-  return { command: cmd, refreshed, skippedModified: files.filter((f) => !refreshed.includes(f) && existsSync(join(repo.root, f))) };
+  const done = new Set(refreshed);
+  return { command: cmd, refreshed, skippedModified: files.filter((f) => !done.has(f) && existsSync(join(repo.root, f))) };
 }
 
 /**
