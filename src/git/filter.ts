@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Identity } from 'age-encryption';
 import { GitSealError } from '../errors.js';
-import { loadIdentities } from '../age/index.js';
+import { loadIdentities, type LoadedIdentities } from '../age/index.js';
 import { PluginIdentity } from '../age/plugin-identity.js';
 import { assembleSealed, META_TABLE, sealedBody } from '../format/meta.js';
 import {
@@ -28,6 +28,7 @@ import { CatFileBatch, type CatFileObject } from './cat-file.js';
 import { IndexReadAhead } from './index-read-ahead.js';
 import { isArchiveSmudge } from './archive.js';
 import { blobOid, CleanCache } from './clean-cache.js';
+import { SmudgeCache, type CacheOwner, type OpenedBlob } from './smudge-cache.js';
 import { gitMaybe } from './run.js';
 
 /** One file for smudge: `meta` is what the process protocol sent (`blob`, `treeish`, `ref`). */
@@ -55,7 +56,7 @@ interface CleanSettings {
  * loaded once, on first use.
  */
 export class SealFilter {
-  private identitiesCache?: Promise<Identity[]>;
+  private loadedIdentities?: Promise<LoadedIdentities>;
   private configCache?: GitSealConfig | null;
   private configStamp?: string;
   private objectsStamp?: string;
@@ -66,6 +67,8 @@ export class SealFilter {
   /** File stamps (index, config) taken during the current request: git changes them only between requests. */
   private readonly stamps = new Map<string, string>();
   private cacheStore?: CleanCache | null;
+  private openedStore?: Promise<SmudgeCache | null>;
+  private openedLoaded?: SmudgeCache;
   private unopened: string[] = [];
   private hashAlgorithm?: 'sha1' | 'sha256';
   /** A profile's clean settings, resolved once per process. */
@@ -144,8 +147,36 @@ export class SealFilter {
   }
 
   private identities(): Promise<Identity[]> {
-    this.identitiesCache ??= loadIdentities({ identityFiles: this.identityFiles, env: process.env }).then((l) => l.identities);
-    return this.identitiesCache;
+    return this.loaded().then((l) => l.identities);
+  }
+
+  private loaded(): Promise<LoadedIdentities> {
+    this.loadedIdentities ??= loadIdentities({ identityFiles: this.identityFiles, env: process.env });
+    return this.loadedIdentities;
+  }
+
+  /** The smudge cache, read on first use; null without a git dir or an identity to seal it to. */
+  private opened(): Promise<SmudgeCache | null> {
+    this.openedStore ??= (async () => {
+      const dir = this.gitDirPath();
+      if (!dir) return null;
+      const store = new SmudgeCache(dir, () => this.cacheOwner());
+      if (!(await store.load())) return null;
+      this.openedLoaded = store;
+      return store;
+    })();
+    return this.openedStore;
+  }
+
+  /**
+   * Who the smudge cache is sealed to: only when every identity is a plain key (no age plugin, no
+   * passphrase-protected file). Otherwise a file that only a hardware key or a passphrase opens would end
+   * up readable with a plain key; such clones have no cache.
+   */
+  private async cacheOwner(): Promise<CacheOwner | null> {
+    const { identities, recipients } = await this.loaded();
+    if (recipients.length === 0 || identities.length !== recipients.length || identities.some((i) => i instanceof PluginIdentity)) return null;
+    return { identities, recipient: recipients[0] };
   }
 
   /**
@@ -330,9 +361,16 @@ export class SealFilter {
   private async open(files: readonly SmudgeInput[], checkout: boolean): Promise<Buffer[]> {
     const out = files.map((f) => f.content);
     const sealed: { i: number; sealed: SealedFile; file: string }[] = [];
-    files.forEach(({ path, content, meta }, i) => {
+    // A checkout of blobs this clone opened before takes them from the smudge cache (see smudge-cache.ts).
+    const cache = checkout && files.some((f) => f.blob && f.path !== CONFIG_FILE) ? await this.opened() : null;
+    files.forEach(({ path, content, meta, blob }, i) => {
       if (path === CONFIG_FILE) return;
       if (isArchiveSmudge(meta ?? {}, () => this.indexFile()) && !this.archivePlaintext()) return;
+      const known = blob ? cache?.get(blob) : undefined;
+      if (known && this.takeOpened(path, blob!, known)) {
+        out[i] = known.plaintext;
+        return;
+      }
       let text: string;
       try {
         text = decodeText(content, path);
@@ -362,13 +400,35 @@ export class SealFilter {
       if (!dataKey) return this.noteUnopened(file);
       try {
         const plaintext = Buffer.from(openWithKey(s, dataKey, file), 'utf8');
-        if (checkout) this.rememberCheckout(file, s, plaintext, files[i].blob);
+        if (checkout) {
+          const canonicalFor = this.rememberCheckout(file, s, plaintext, files[i].blob);
+          const blob = files[i].blob;
+          if (blob && cache && s.meta.conflict === undefined) cache.put(blob, { plaintext, canonicalFor, inClear: unsealedValues(s).map((v) => v.path) });
+        }
         out[i] = plaintext;
       } catch (err) {
         this.warnLeftSealed(file, err);
       }
     });
     return out;
+  }
+
+  /**
+   * Use a cached opening of `blob` at `path`, unless a value in clear there is not in the path's
+   * plaintext_keys (then the full open warns about it). Seeds the clean cache as rememberCheckout would.
+   */
+  private takeOpened(path: string, blob: string, known: OpenedBlob): boolean {
+    let settings: PathSettings;
+    try {
+      settings = this.settingsOf(path);
+    } catch {
+      return known.inClear.length === 0; // an unreadable config: open it, as without the cache
+    }
+    if (known.inClear.some((p) => !settings.plaintextKeys?.(p))) return false;
+    if (known.canonicalFor && settings.profile && this.cleanSettings(path, null, settings).key === known.canonicalFor) {
+      this.cache()?.add(path, blob, known.plaintext, known.canonicalFor);
+    }
+    return true;
   }
 
   /** A damaged file stays sealed in the working tree; `git-seal decrypt` explains what is wrong. */
@@ -398,20 +458,21 @@ export class SealFilter {
    * (what git-seal itself writes) for the path's current settings; then remember it, so the first
    * `git status` after the checkout does not re-seal every file.
    */
-  private rememberCheckout(path: string, sealed: SealedFile, plaintext: Buffer, blob: string | undefined): void {
+  private rememberCheckout(path: string, sealed: SealedFile, plaintext: Buffer, blob: string | undefined): string {
     try {
       const { meta, doc, text, bodyEnd } = sealed;
-      if (meta.conflict !== undefined) return;
+      if (meta.conflict !== undefined) return '';
       const settings = this.cleanSettings(path, sealed);
       const want = [...settings.recipients].sort();
-      if (want.length !== meta.recipients.length || want.some((r, i) => r !== meta.recipients[i])) return;
-      if (!sealed.headerMatchesRecipients) return;
-      for (const s of doc.scalars) if (s.start < bodyEnd && isSealedScalar(text, s) === Boolean(settings.plaintextKeys?.(s.path))) return;
-      if (assembleSealed(sealedBody(text, bodyEnd), meta, doc.eol) !== text) return;
+      if (want.length !== meta.recipients.length || want.some((r, i) => r !== meta.recipients[i])) return '';
+      if (!sealed.headerMatchesRecipients) return '';
+      for (const s of doc.scalars) if (s.start < bodyEnd && isSealedScalar(text, s) === Boolean(settings.plaintextKeys?.(s.path))) return '';
+      if (assembleSealed(sealedBody(text, bodyEnd), meta, doc.eol) !== text) return '';
       const oid = blob ?? blobOid(Buffer.from(text, 'utf8'), 'sha1');
       this.cache()?.add(path, oid, plaintext, settings.key);
+      return settings.key;
     } catch {
-      /* not cacheable; clean will do the full work */
+      return ''; // not cacheable; clean will do the full work
     }
   }
 
@@ -429,6 +490,7 @@ export class SealFilter {
 
   close(): void {
     this.cacheStore?.save();
+    this.openedLoaded?.save();
     this.objects?.close();
   }
 }
@@ -446,8 +508,8 @@ function parsesAsToml(text: string): boolean {
 
 /** Identity of a file's current version (inode, size, times); '' when it is missing. */
 function fileStampOf(path: string): string {
-  const st = path ? statSync(path, { bigint: true, throwIfNoEntry: false }) : undefined;
-  return st ? `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}` : '';
+  const st = path ? statSync(path, { throwIfNoEntry: false }) : undefined;
+  return st ? `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}` : '';
 }
 
 function tryParse(text: string, path: string): SealedFile | null {

@@ -18,6 +18,8 @@ export interface PathSettings {
 export const NO_PROFILE: PathSettings = Object.freeze({ profile: null, recipients: [], plaintextKeys: undefined, naming: 'dlt' });
 
 const byProfile = new WeakMap<Profile, PathSettings>();
+/** Per config, the profile each path resolved to (a filter asks for every file of a checkout, often twice). */
+const byPath = new WeakMap<GitSealConfig, Map<string, Profile | null>>();
 
 /**
  * The one resolver of a repository-relative path's settings under `config` (null: the repository has
@@ -25,7 +27,14 @@ const byProfile = new WeakMap<Profile, PathSettings>();
  * config error, thrown here.
  */
 export function pathSettings(config: GitSealConfig | null, relPath: string): PathSettings {
-  const profile = config && profileFor(config, relPath);
+  if (!config) return NO_PROFILE;
+  let paths = byPath.get(config);
+  if (!paths) byPath.set(config, (paths = new Map()));
+  let profile = paths.get(relPath);
+  if (profile === undefined) {
+    profile = profileFor(config, relPath);
+    if (paths.size < 100_000) paths.set(relPath, profile);
+  }
   if (!profile) return NO_PROFILE;
   let settings = byProfile.get(profile);
   if (!settings) {

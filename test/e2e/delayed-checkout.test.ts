@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanupTempDirs, gitSeal, newRepo, person, ROOT, run, tempDir } from '../helpers.js';
@@ -76,6 +76,15 @@ describe('delayed checkout with an age plugin identity', () => {
     expect(r.status, r.stderr).toBe(0);
     for (let i = 0; i < 20; i++) expect(readFileSync(join(dir, file(i)), 'utf8')).toBe(`token_${i} = "plugin-secret-${i}"\n`);
     expect(sessions()).toBe(1);
+    // No smudge cache with a plugin identity, even beside a plain key: it would make these files readable without the plugin.
+    expect(existsSync(join(dir, '.git', 'git-seal', 'smudge-cache'))).toBe(false);
+    const plainKey = join(alice.home, 'plain-key.txt');
+    expect(run('age-keygen', ['-o', plainKey], { env }).status).toBe(0);
+    for (let i = 0; i < 20; i++) rmSync(join(dir, file(i)));
+    const both = run('git', ['checkout', '--', '.'], { cwd: dir, env: { ...env, GITSEAL_AGE_KEY_FILE: plainKey } });
+    expect(both.status, both.stderr).toBe(0);
+    expect(readFileSync(join(dir, file(4)), 'utf8')).toBe('token_4 = "plugin-secret-4"\n');
+    expect(existsSync(join(dir, '.git', 'git-seal', 'smudge-cache'))).toBe(false);
 
     // exec --profile, rekey (recipients add) and a fresh clone's install batch the same way.
     writeFileSync(log, '');

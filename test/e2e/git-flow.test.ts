@@ -219,7 +219,7 @@ describe('the plaintext guard', () => {
 describe('lock and unlock', () => {
   const alice = person('alice');
 
-  it('lock seals the working tree and removes the filter config and clean cache; unlock reverses it', () => {
+  it('lock seals the working tree and removes the filter config and both caches; unlock reverses it', () => {
     const dir = repoWith(alice, { [FILE]: SECRETS });
     expect(existsSync(join(dir, '.git', 'git-seal', 'clean-cache'))).toBe(true);
     writeFileSync(join(dir, FILE), SECRETS.replace('retries = 3', 'retries = 9'));
@@ -228,12 +228,14 @@ describe('lock and unlock', () => {
     expect(refused.stderr).toContain(`${FILE}: plaintext that git could commit once locked (uncommitted changes`);
     expect(readFileSync(join(dir, FILE), 'utf8')).toContain('retries = 9');
     alice.git(['checkout', '--', FILE], dir);
+    expect(existsSync(join(dir, '.git', 'git-seal', 'smudge-cache'))).toBe(true);
 
     const r = alice.seal(['lock'], { cwd: dir });
     expect(r.status, r.stderr).toBe(0);
     expect(readFileSync(join(dir, FILE), 'utf8')).toBe(alice.git(['show', `HEAD:${FILE}`], dir));
     expect(alice.git(['config', '--local', '--get-regexp', 'git-seal'], dir, { allowFail: true })).toBe('');
     expect(existsSync(join(dir, '.git', 'git-seal', 'clean-cache'))).toBe(false);
+    expect(existsSync(join(dir, '.git', 'git-seal', 'smudge-cache'))).toBe(false);
     expect(alice.git(['status', '--porcelain'], dir)).toBe('');
 
     expect(alice.seal(['unlock'], { cwd: dir }).status).toBe(0);
