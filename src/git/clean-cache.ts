@@ -1,5 +1,5 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-write.js';
 
@@ -11,11 +11,17 @@ import { writeFileAtomic } from './atomic-write.js';
  * Entries are HMAC-SHA256 tags under a random per-clone key in `.git/git-seal/` (mode 0600), so the
  * cache file says nothing about the plaintext without that key. The cache lives only in clones whose
  * working tree already holds the plaintext. A missing or unreadable cache is simply empty.
+ *
+ * Beside the tags, `clean-blobs` keeps the sealed blobs they name (public bytes, as in .git/objects), so
+ * that a hit can answer git without reading the blob back through `git cat-file`; each is checked
+ * against its id before use.
  */
 export class CleanCache {
   private key?: Buffer;
   private tags?: Set<string>;
   private added: string[] = [];
+  private blobs?: Map<string, Buffer>;
+  private blobsAdded = false;
 
   constructor(private readonly gitDir: string) {}
 
@@ -66,28 +72,84 @@ export class CleanCache {
     return this.key !== undefined && this.tags!.has(this.tag(this.key, path, blobOid, plaintext, settings));
   }
 
-  /** Record that `plaintext` at `path` cleans to the blob `blobOid` under these settings. */
-  add(path: string, blobOid: string, plaintext: Buffer, settings: string): void {
+  /**
+   * The sealed blob `oid` when cleaning `plaintext` at `path` with these settings reproduces it and its
+   * bytes are kept here; undefined otherwise (read the blob from git, then ask has()).
+   */
+  sealedBlob(path: string, oid: string, plaintext: Buffer, settings: string): Buffer | undefined {
+    const bytes = this.loadBlobs().get(oid);
+    if (!bytes || !this.has(path, oid, plaintext, settings)) return undefined;
+    return blobOid(bytes, oid.length === 64 ? 'sha256' : 'sha1') === oid ? bytes : undefined;
+  }
+
+  /** Record that `plaintext` at `path` cleans to the blob `blobOid` under these settings (and keep the blob's bytes when given). */
+  add(path: string, blobOid: string, plaintext: Buffer, settings: string, sealed?: Buffer): void {
     const key = this.ensureKey();
     if (!key) return;
+    if (sealed && !this.loadBlobs().has(blobOid)) {
+      this.blobs!.set(blobOid, sealed);
+      this.blobsAdded = true;
+    }
     const t = this.tag(key, path, blobOid, plaintext, settings);
     if (this.tags!.has(t)) return;
     this.tags!.add(t);
     this.added.push(t);
   }
 
-  /** Write new entries (atomically; keeps the newest 50,000). Errors are ignored: it is only a cache. */
-  save(): void {
-    if (this.added.length === 0 || !this.tags) return;
+  private loadBlobs(): Map<string, Buffer> {
+    if (this.blobs) return this.blobs;
+    this.blobs = new Map();
     try {
-      const all = [...this.tags].slice(-50_000);
-      writeFileAtomic(join(this.dir(), 'clean-cache'), all.join('\n') + '\n', 0o600, { tempBeside: true });
-      this.added = [];
+      const data = readFileSync(join(this.dir(), 'clean-blobs'));
+      for (let pos = 0; pos + 5 <= data.length; ) {
+        const idLength = data[pos];
+        const size = data.readUInt32BE(pos + 1);
+        const end = pos + 5 + idLength + size;
+        if ((idLength !== 40 && idLength !== 64) || end > data.length) break; // a torn tail
+        this.blobs.set(data.toString('latin1', pos + 5, pos + 5 + idLength), data.subarray(pos + 5 + idLength, end));
+        pos = end;
+      }
+    } catch {
+      /* none yet */
+    }
+    return this.blobs;
+  }
+
+  /** Write new entries (atomically; keeps the newest 50,000 tags and 16 MiB of blobs). Errors are ignored: it is only a cache. */
+  save(): void {
+    try {
+      if (this.added.length && this.tags) {
+        const all = [...this.tags].slice(-50_000);
+        writeFileAtomic(join(this.dir(), 'clean-cache'), all.join('\n') + '\n', 0o600, { tempBeside: true });
+        this.added = [];
+      }
+      if (this.blobsAdded && this.blobs) {
+        const kept: Buffer[] = [];
+        let size = 0;
+        for (const [oid, bytes] of [...this.blobs].reverse()) {
+          size += 5 + oid.length + bytes.length;
+          if (size > MAX_BLOB_BYTES) break;
+          const head = Buffer.alloc(5);
+          head[0] = oid.length;
+          head.writeUInt32BE(bytes.length, 1);
+          kept.push(bytes, Buffer.from(oid, 'latin1'), head);
+        }
+        writeFileAtomic(join(this.dir(), 'clean-blobs'), Buffer.concat(kept.reverse()), 0o600, { tempBeside: true });
+        this.blobsAdded = false;
+      }
     } catch {
       /* read-only .git */
     }
   }
+
+  /** Delete a clone's clean cache (lock). */
+  static forget(gitDir: string): void {
+    for (const f of ['clean-cache', 'cache-key', 'clean-blobs']) rmSync(join(gitDir, 'git-seal', f), { force: true });
+  }
 }
+
+/** The sealed blobs kept for hits: the newest first, up to this many bytes. */
+const MAX_BLOB_BYTES = 16 << 20;
 
 /** The object id git gives `content` as a blob (SHA-1, or SHA-256 in a sha256 repository). */
 export function blobOid(content: Buffer, algorithm: 'sha1' | 'sha256'): string {

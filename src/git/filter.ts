@@ -29,6 +29,7 @@ import { IndexReadAhead } from './index-read-ahead.js';
 import { isArchiveSmudge } from './archive.js';
 import { blobOid, CleanCache } from './clean-cache.js';
 import { SmudgeCache, type CacheOwner, type OpenedBlob } from './smudge-cache.js';
+import { findRepo } from './repo.js';
 import { gitMaybe } from './run.js';
 
 /** One file for smudge: `meta` is what the process protocol sent (`blob`, `treeish`, `ref`). */
@@ -96,7 +97,7 @@ export class SealFilter {
   }
 
   private gitDirPath(): string | null {
-    this.resolvedGitDir ??= this.gitDir ?? gitMaybe(['rev-parse', '--absolute-git-dir'], { cwd: this.root });
+    this.resolvedGitDir ??= this.gitDir ?? gitDirOf(this.root);
     return this.resolvedGitDir;
   }
 
@@ -243,20 +244,24 @@ export class SealFilter {
   async clean(path: string, content: Buffer): Promise<Buffer> {
     this.stamps.clear();
     if (path === CONFIG_FILE) return content; // the config is never a secrets file, whatever .gitattributes says
-    const previous = await this.previousVersion(path);
+    this.reader();
+    this.readAhead!.noteClean();
     const cache = this.cache();
     let settings: PathSettings;
     try {
       settings = this.settingsOf(path);
     } catch (err) {
       if (!(err instanceof GitSealError)) throw err;
-      return this.cleanWithoutConfig(path, content, previous, err);
+      return this.cleanWithoutConfig(path, content, await this.previousVersion(path), err);
     }
     // Fast path: this exact plaintext is known to clean to the staged blob (see CleanCache). Sealed
     // input never takes it: its values in clear are checked below.
-    if (previous && cache && settings.profile && !content.includes(SEALED_MARK) && cache.has(path, previous.oid, content, this.cleanSettings(path, null, settings).key)) {
-      return previous.content;
-    }
+    const quick = cache && settings.profile && !content.includes(SEALED_MARK) ? this.cleanSettings(path, null, settings).key : null;
+    const staged = quick !== null ? this.readAhead!.oidOf(path) : undefined;
+    const kept = staged && cache!.sealedBlob(path, staged, content, quick!);
+    if (kept) return kept; // the staged blob's bytes, without reading them back from git
+    const previous = await this.previousVersion(path);
+    if (previous && quick !== null && cache!.has(path, previous.oid, content, quick)) return previous.content;
     let text = decodeText(content, path);
     if (CONFLICT_MARKER.test(text) && !parsesAsToml(text) && (await this.unmerged(path))) {
       // `git diff`, `git status` and mergetool clean a conflicted working copy: seal it whole, as the merge driver does.
@@ -285,7 +290,7 @@ export class SealFilter {
     });
     const out = Buffer.from(result.text, 'utf8');
     // Also for a file's first clean: the next racily clean `git status` then costs one HMAC, not a re-seal.
-    cache?.add(path, blobOid(out, this.objectFormat(previous)), content, key);
+    cache?.add(path, blobOid(out, this.objectFormat(previous)), content, key, out);
     return out;
   }
 
@@ -367,7 +372,7 @@ export class SealFilter {
       if (path === CONFIG_FILE) return;
       if (isArchiveSmudge(meta ?? {}, () => this.indexFile()) && !this.archivePlaintext()) return;
       const known = blob ? cache?.get(blob) : undefined;
-      if (known && this.takeOpened(path, blob!, known)) {
+      if (known && this.takeOpened(path, blob!, content, known)) {
         out[i] = known.plaintext;
         return;
       }
@@ -417,7 +422,7 @@ export class SealFilter {
    * Use a cached opening of `blob` at `path`, unless a value in clear there is not in the path's
    * plaintext_keys (then the full open warns about it). Seeds the clean cache as rememberCheckout would.
    */
-  private takeOpened(path: string, blob: string, known: OpenedBlob): boolean {
+  private takeOpened(path: string, blob: string, sealed: Buffer, known: OpenedBlob): boolean {
     let settings: PathSettings;
     try {
       settings = this.settingsOf(path);
@@ -426,7 +431,7 @@ export class SealFilter {
     }
     if (known.inClear.some((p) => !settings.plaintextKeys?.(p))) return false;
     if (known.canonicalFor && settings.profile && this.cleanSettings(path, null, settings).key === known.canonicalFor) {
-      this.cache()?.add(path, blob, known.plaintext, known.canonicalFor);
+      this.cache()?.add(path, blob, known.plaintext, known.canonicalFor, sealed);
     }
     return true;
   }
@@ -468,8 +473,8 @@ export class SealFilter {
       if (!sealed.headerMatchesRecipients) return '';
       for (const s of doc.scalars) if (s.start < bodyEnd && isSealedScalar(text, s) === Boolean(settings.plaintextKeys?.(s.path))) return '';
       if (assembleSealed(sealedBody(text, bodyEnd), meta, doc.eol) !== text) return '';
-      const oid = blob ?? blobOid(Buffer.from(text, 'utf8'), 'sha1');
-      this.cache()?.add(path, oid, plaintext, settings.key);
+      const bytes = Buffer.from(text, 'utf8');
+      this.cache()?.add(path, blob ?? blobOid(bytes, 'sha1'), plaintext, settings.key, bytes);
       return settings.key;
     } catch {
       return ''; // not cacheable; clean will do the full work
@@ -510,6 +515,15 @@ function parsesAsToml(text: string): boolean {
 function fileStampOf(path: string): string {
   const st = path ? statSync(path, { throwIfNoEntry: false }) : undefined;
   return st ? `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}` : '';
+}
+
+/** The git dir of the work tree at `root` (without spawning git in the common case), or null. */
+function gitDirOf(root: string): string | null {
+  try {
+    return findRepo(root).gitDir;
+  } catch {
+    return null;
+  }
 }
 
 function tryParse(text: string, path: string): SealedFile | null {

@@ -1,7 +1,7 @@
 import type { CatFileBatch, CatFileObject } from './cat-file.js';
 import { gitBuffer } from './run.js';
 
-/** Cleans in one process before reading ahead: a single `git add FILE` lists nothing. */
+/** Cleans in one process before reading blobs ahead: a single `git add FILE` reads one blob. */
 const START_AFTER = 4;
 /** Blobs kept requested ahead of git. */
 const WINDOW = 64;
@@ -11,8 +11,9 @@ const WINDOW = 64;
  *
  * `git status`, `git add` and `git update-index --refresh` clean files in index order and wait for each
  * answer, and clean needs each file's staged blob: asking `git cat-file` for one at a time costs a round
- * trip between three processes per file. After a few cleans, this lists the index entries under the
- * profiles' patterns once and keeps the next WINDOW blobs requested, pipelined through one cat-file.
+ * trip between three processes per file. This lists the index entries under the profiles' patterns
+ * once (their ids answer the clean cache without reading any blob) and, after a few cleans, keeps the
+ * next WINDOW blobs requested, pipelined through one cat-file.
  * It is only a guess of what comes next: a path it does not know is read by name, as before.
  */
 export class IndexReadAhead {
@@ -28,11 +29,26 @@ export class IndexReadAhead {
     private readonly patterns: () => readonly string[],
   ) {}
 
+  /** Count one clean (call once per clean, before oidOf and read). */
+  noteClean(): void {
+    this.cleans++;
+  }
+
+  /** The stage-0 blob id of `path` from the listing (made on first use), without reading the blob; undefined for a path it does not list. */
+  oidOf(path: string): string | undefined {
+    const i = this.position(path);
+    return i === undefined ? undefined : this.entries!.oids[i];
+  }
+
+  private position(path: string): number | undefined {
+    if (this.entries === undefined) this.entries = this.list();
+    return this.entries?.index.get(path);
+  }
+
   /** The stage-0 blob of `path`, or undefined when it should be asked for by name. */
   read(path: string): Promise<CatFileObject | null> | undefined {
-    if (++this.cleans < START_AFTER) return undefined;
-    if (this.entries === undefined) this.entries = this.list();
-    const i = this.entries?.index.get(path);
+    if (this.cleans < START_AFTER) return undefined;
+    const i = this.position(path);
     if (i === undefined) return undefined;
     const { oids } = this.entries!;
     // Refill in batches, so cat-file gets one request line per half window rather than one per file.

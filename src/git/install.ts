@@ -9,6 +9,7 @@ import { CatFileBatch } from './cat-file.js';
 import { assertIndexUnlocked, updateIndex } from './index-lock.js';
 import { SealFilter } from './filter.js';
 import { SmudgeCache } from './smudge-cache.js';
+import { CleanCache } from './clean-cache.js';
 import { stopPoint } from '../util/test-hook.js';
 import { plaintextOnDisk, scrubGitDir, sealInPlace, untrackedPlaintext } from './leftovers.js';
 import { listFiles, type TreeEntry } from './list-files.js';
@@ -322,7 +323,7 @@ export async function lock(repo: Repo, opts: { force?: boolean; identityFiles?: 
   }
   scrubGitDir(repo);
   sweepStale(privateGitSealDir(repo.root, 'tmp')!); // a killed write's plaintext
-  for (const f of ['clean-cache', 'cache-key']) rmSync(join(repo.gitDir, 'git-seal', f), { force: true }); // tags of plaintexts
+  CleanCache.forget(repo.gitDir); // tags of plaintexts
   SmudgeCache.forget(repo.gitDir); // plaintexts, sealed to this clone's key
   return { relocked, sealedInPlace: leftover };
 }
