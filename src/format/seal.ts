@@ -56,6 +56,9 @@ export interface SealResult {
   rotated: boolean;
   /** True when the data key was carried over from the input or `previous`. */
   reusedKey: boolean;
+  /** The file's data key and its armored age file (the [gitseal] datakey): secret, for callers that cache it. */
+  dataKey: Uint8Array;
+  armor: string;
 }
 
 const SEALED_HEADER = new RegExp(`(^|\\n)\\[${META_TABLE}\\][ \\t]*\\r?(\\n|$)`);
@@ -323,7 +326,7 @@ export async function seal(input: string, opts: SealOptions): Promise<SealResult
   const finalNewline = plaintext === '' || plaintext.endsWith('\n');
   if (!finalNewline) body += doc.eol;
   const meta: SealedMeta = { version: FORMAT_VERSION, recipients, dataKey: armor, finalNewline };
-  return { text: assembleSealed(body, meta, doc.eol), rotated, reusedKey: prior !== null && !rotated };
+  return { text: assembleSealed(body, meta, doc.eol), rotated, reusedKey: prior !== null && !rotated, dataKey, armor };
 }
 
 async function openPrevious(previous: string | SealedFile | UnlockedFile, identities: readonly Identity[], file: string): Promise<UnlockedFile | null> {

@@ -1,5 +1,5 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-write.js';
 
@@ -21,7 +21,8 @@ export class CleanCache {
   private tags?: Set<string>;
   private added: string[] = [];
   private blobs?: Map<string, Buffer>;
-  private blobsAdded = false;
+  /** Blobs added since the last save. */
+  private newBlobs: [string, Buffer][] = [];
 
   constructor(private readonly gitDir: string) {}
 
@@ -77,8 +78,9 @@ export class CleanCache {
    * bytes are kept here; undefined otherwise (read the blob from git, then ask has()).
    */
   sealedBlob(path: string, oid: string, plaintext: Buffer, settings: string): Buffer | undefined {
+    if (!this.has(path, oid, plaintext, settings)) return undefined;
     const bytes = this.loadBlobs().get(oid);
-    if (!bytes || !this.has(path, oid, plaintext, settings)) return undefined;
+    if (!bytes) return undefined;
     return blobOid(bytes, oid.length === 64 ? 'sha256' : 'sha1') === oid ? bytes : undefined;
   }
 
@@ -86,14 +88,14 @@ export class CleanCache {
   add(path: string, blobOid: string, plaintext: Buffer, settings: string, sealed?: Buffer): void {
     const key = this.ensureKey();
     if (!key) return;
-    if (sealed && !this.loadBlobs().has(blobOid)) {
-      this.blobs!.set(blobOid, sealed);
-      this.blobsAdded = true;
-    }
     const t = this.tag(key, path, blobOid, plaintext, settings);
-    if (this.tags!.has(t)) return;
+    if (this.tags!.has(t)) return; // recorded before, with its blob
     this.tags!.add(t);
     this.added.push(t);
+    if (sealed && !this.blobs?.has(blobOid)) {
+      this.blobs?.set(blobOid, sealed);
+      this.newBlobs.push([blobOid, sealed]);
+    }
   }
 
   private loadBlobs(): Map<string, Buffer> {
@@ -123,19 +125,25 @@ export class CleanCache {
         writeFileAtomic(join(this.dir(), 'clean-cache'), all.join('\n') + '\n', 0o600, { tempBeside: true });
         this.added = [];
       }
-      if (this.blobsAdded && this.blobs) {
-        const kept: Buffer[] = [];
-        let size = 0;
-        for (const [oid, bytes] of [...this.blobs].reverse()) {
-          size += 5 + oid.length + bytes.length;
-          if (size > MAX_BLOB_BYTES) break;
-          const head = Buffer.alloc(5);
-          head[0] = oid.length;
-          head.writeUInt32BE(bytes.length, 1);
-          kept.push(bytes, Buffer.from(oid, 'latin1'), head);
+      if (this.newBlobs.length) {
+        // Appended in one write (a torn tail is ignored when read); rewritten with the newest only past the limit.
+        const file = join(this.dir(), 'clean-blobs');
+        const added = blobRecords(this.newBlobs);
+        if ((statSync(file, { throwIfNoEntry: false })?.size ?? 0) + added.length <= MAX_BLOB_BYTES) {
+          appendFileSync(file, added, { mode: 0o600 });
+        } else {
+          const blobs = this.loadBlobs();
+          for (const [oid, bytes] of this.newBlobs) blobs.set(oid, bytes);
+          const kept: [string, Buffer][] = [];
+          let size = 0;
+          for (const entry of [...blobs].reverse()) {
+            size += 5 + entry[0].length + entry[1].length;
+            if (size > MAX_BLOB_BYTES / 2) break;
+            kept.push(entry);
+          }
+          writeFileAtomic(file, blobRecords(kept.reverse()), 0o600, { tempBeside: true });
         }
-        writeFileAtomic(join(this.dir(), 'clean-blobs'), Buffer.concat(kept.reverse()), 0o600, { tempBeside: true });
-        this.blobsAdded = false;
+        this.newBlobs = [];
       }
     } catch {
       /* read-only .git */
@@ -148,8 +156,20 @@ export class CleanCache {
   }
 }
 
-/** The sealed blobs kept for hits: the newest first, up to this many bytes. */
+/** The sealed blobs kept for hits: the file grows up to this size, then keeps the newest half. */
 const MAX_BLOB_BYTES = 16 << 20;
+
+/** Records of the blob file: u8 id length, u32be size, the id (hex), the bytes. */
+function blobRecords(entries: readonly [string, Buffer][]): Buffer {
+  const parts: Buffer[] = [];
+  for (const [oid, bytes] of entries) {
+    const head = Buffer.alloc(5);
+    head[0] = oid.length;
+    head.writeUInt32BE(bytes.length, 1);
+    parts.push(head, Buffer.from(oid, 'latin1'), bytes);
+  }
+  return Buffer.concat(parts);
+}
 
 /** The object id git gives `content` as a blob (SHA-1, or SHA-256 in a sha256 repository). */
 export function blobOid(content: Buffer, algorithm: 'sha1' | 'sha256'): string {

@@ -281,13 +281,18 @@ export class SealFilter {
     const previousText = previous?.content.toString('utf8');
     const prevSealed = previousText !== undefined && looksSealed(previousText) ? tryParse(previousText, path) : null;
     const { recipients, plaintextKeys, key } = this.cleanSettings(path, prevSealed ?? own?.sealed ?? null, settings);
+    // The previous version's data key, if this clone unwrapped it before (see smudge-cache.ts).
+    const opened = prevSealed && !own ? await this.opened() : null;
+    const knownKey = prevSealed && opened?.dataKey(prevSealed.meta.dataKey);
     const result = await seal(text, {
       recipients,
       identities: await this.identities(),
-      previous: own ?? prevSealed ?? undefined,
+      previous: own ?? (prevSealed && knownKey ? { sealed: prevSealed, dataKey: knownKey } : prevSealed) ?? undefined,
       plaintextKeys,
       file: path,
     });
+    // Only a key this clone unwrapped is kept: never one it made for recipients it may not be among.
+    if (result.reusedKey) (opened ?? (await this.opened()))?.putDataKey(result.armor, result.dataKey);
     const out = Buffer.from(result.text, 'utf8');
     // Also for a file's first clean: the next racily clean `git status` then costs one HMAC, not a re-seal.
     cache?.add(path, blobOid(out, this.objectFormat(previous)), content, key, out);
@@ -403,6 +408,7 @@ export class SealFilter {
       const dataKey = keys[k];
       if (dataKey instanceof Error) return this.warnLeftSealed(file, dataKey);
       if (!dataKey) return this.noteUnopened(file);
+      cache?.putDataKey(s.meta.dataKey, dataKey);
       try {
         const plaintext = Buffer.from(openWithKey(s, dataKey, file), 'utf8');
         if (checkout) {

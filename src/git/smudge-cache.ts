@@ -96,30 +96,54 @@ export class SmudgeCache {
 
   /** The opened blob `oid`, if this clone opened it before (call load() first). */
   get(oid: string): OpenedBlob | undefined {
+    const body = this.open(oid);
+    try {
+      return body && decodeEntry(body);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private open(name: string): Buffer | undefined {
     const state = this.state;
     if (!state) return undefined;
-    const tag = tagOf(state.keys, oid);
+    const tag = tagOf(state.keys, name);
     const record = this.added.get(tag) ?? state.records.get(tag);
     if (!record) return undefined;
     try {
       const nonce = record.subarray(TAG_BYTES, TAG_BYTES + XCHACHA_NONCE_BYTES);
-      return decodeEntry(xchachaOpen(state.keys.enc, nonce, record.subarray(0, TAG_BYTES), record.subarray(TAG_BYTES + XCHACHA_NONCE_BYTES)));
+      return xchachaOpen(state.keys.enc, nonce, record.subarray(0, TAG_BYTES), record.subarray(TAG_BYTES + XCHACHA_NONCE_BYTES));
     } catch {
-      state.records.delete(tag); // damaged or forged: open the blob instead, and let put() replace it
+      state.records.delete(tag); // damaged or forged: open the blob instead, and let a put replace it
       this.dropped = true;
       return undefined;
     }
   }
 
-  /** Remember what opening `oid` gave (call load() first). */
-  put(oid: string, entry: OpenedBlob): void {
+  private seal(name: string, body: Uint8Array): void {
     const state = this.state;
     if (!state) return;
-    const tag = tagOf(state.keys, oid);
+    const tag = tagOf(state.keys, name);
     if (this.added.has(tag) || state.records.has(tag)) return;
     const tagBytes = Buffer.from(tag, 'hex');
     const nonce = randomBytes(XCHACHA_NONCE_BYTES);
-    this.added.set(tag, Buffer.concat([tagBytes, nonce, xchachaSeal(state.keys.enc, nonce, tagBytes, encodeEntry(entry))]));
+    this.added.set(tag, Buffer.concat([tagBytes, nonce, xchachaSeal(state.keys.enc, nonce, tagBytes, body)]));
+  }
+
+  /** A data key this clone unwrapped before, by its armored age file (call load() first). */
+  dataKey(armor: string): Uint8Array | undefined {
+    const body = this.open(`data key\0${armor}`);
+    return body?.length === 32 ? new Uint8Array(body) : undefined;
+  }
+
+  /** Remember the data key an armored age file wraps (call load() first). */
+  putDataKey(armor: string, dataKey: Uint8Array): void {
+    this.seal(`data key\0${armor}`, dataKey);
+  }
+
+  /** Remember what opening `oid` gave (call load() first). */
+  put(oid: string, entry: OpenedBlob): void {
+    this.seal(oid, encodeEntry(entry));
   }
 
   /** Write new entries (atomically, newest kept up to 16 MiB). Errors are ignored: it is only a cache. */

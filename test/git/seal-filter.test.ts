@@ -80,6 +80,21 @@ describe('the clean cache', () => {
     expect(statSync(join(root, '.git', 'git-seal', 'cache-key')).mode & 0o777).toBe(0o600);
   });
 
+  it('answers from the kept blob only when it matches the staged id', async () => {
+    const blob = Buffer.from(git(['show', ':0:.dlt/secrets.toml'], { cwd: root, env: env() }));
+    const oid = git(['rev-parse', ':0:.dlt/secrets.toml'], { cwd: root, env: env() }).trim();
+    const f = new SealFilter(root, [key.file], () => {});
+    expect((await f.smudge('.dlt/secrets.toml', blob, oid)).toString()).toBe(plain);
+    f.close();
+    const kept = join(root, '.git', 'git-seal', 'clean-blobs');
+    const bytes = readFileSync(kept);
+    const at = bytes.indexOf(Buffer.from('[gitseal]'), bytes.lastIndexOf(Buffer.from(oid)));
+    expect(at).toBeGreaterThan(0);
+    bytes[at + 1] ^= 0x20; // the kept copy no longer hashes to the staged id
+    writeFileSync(kept, bytes);
+    expect((await cleanWithoutKey(plain)).equals(blob)).toBe(true); // read back from git instead
+  });
+
   it('a change of recipients in the profile is not served from the cache', async () => {
     const cfg = join(root, '.gitseal.toml');
     const before = readFileSync(cfg, 'utf8');

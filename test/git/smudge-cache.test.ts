@@ -119,3 +119,45 @@ describe('the smudge cache', () => {
     expect(() => statSync(cacheFile())).toThrow();
   });
 });
+
+describe('data keys in the smudge cache', () => {
+  it('keeps only keys this clone unwrapped, sealed to its owner', async () => {
+    const me = await makeKey();
+    const stranger = await makeKey();
+    const root = tempDir();
+    const env = isolatedEnv(root);
+    git(['init', '-q'], { cwd: root, env });
+    writeFileSync(join(root, '.gitseal.toml'), `[recipients]\nme = "${me.recipient}"\n[profiles.dev]\nfiles = ["**/.dlt/secrets.toml"]\nrecipients = ["me"]\n`);
+    mkdirSync(join(root, '.dlt'));
+    const clean = async (text: string): Promise<string> => {
+      const f = new SealFilter(root, [me.file], () => {});
+      try {
+        return (await f.clean(PATH, Buffer.from(text))).toString();
+      } finally {
+        f.close();
+      }
+    };
+    const armorOf = (sealed: string) => /datakey = """\n([\s\S]*?)"""/.exec(sealed)![1];
+    const cacheFor = async (key: TestKey) => {
+      const { loadIdentities } = await import('../../src/age/index.js');
+      const { identities, recipients } = await loadIdentities({ identityFiles: [key.file], env: {} });
+      const cache = new SmudgeCache(join(root, '.git'), async () => ({ identities, recipient: recipients[0] }));
+      await cache.load();
+      return cache;
+    };
+
+    // A first seal makes the key: not kept (a clone may seal for recipients it is not among).
+    const first = await clean('[db]\npassword = "dk-1"\n');
+    writeFileSync(join(root, PATH), first);
+    git(['-c', 'filter.git-seal.process=', 'add', PATH], { cwd: root, env });
+    expect((await cacheFor(me)).dataKey(armorOf(first))).toBeUndefined();
+    // A change reuses the staged version's key, which this clone unwrapped: kept, for the owner only.
+    const second = await clean('[db]\npassword = "dk-2"\n');
+    expect(armorOf(second)).toBe(armorOf(first));
+    const kept = (await cacheFor(me)).dataKey(armorOf(first));
+    expect(kept?.length).toBe(32);
+    expect((await cacheFor(stranger)).dataKey(armorOf(first))).toBeUndefined();
+    const bytes = readFileSync(join(root, '.git', 'git-seal', 'smudge-cache'));
+    expect(bytes.includes(Buffer.from(kept!))).toBe(false);
+  });
+});
