@@ -76,8 +76,14 @@ export function sealedByAttributes(root: string, paths: readonly string[]): Set<
  */
 export function checkoutConverts(root: string, paths: readonly string[]): Set<string> {
   if (paths.length === 0) return new Set();
-  if (gitMaybe(['config', '--get', '--type=bool', 'core.autocrlf'], { cwd: root }) === 'true') return new Set(paths);
-  const coreEol = gitMaybe(['config', '--get', 'core.eol'], { cwd: root }) ?? 'native';
+  // Both settings in one git: the last value of each wins, as for git itself.
+  const core = new Map<string, string>();
+  for (const line of (gitMaybe(['config', '--get-regexp', '^core\\.(autocrlf|eol)$'], { cwd: root }) ?? '').split('\n').filter(Boolean)) {
+    const i = line.indexOf(' ');
+    core.set(i < 0 ? line : line.slice(0, i), i < 0 ? 'true' : line.slice(i + 1)); // a key with no "=" is a true boolean
+  }
+  if (gitBool(core.get('core.autocrlf'))) return new Set(paths);
+  const coreEol = core.get('core.eol')?.toLowerCase() ?? 'native';
   const crlfText = coreEol === 'crlf' || (coreEol === 'native' && process.platform === 'win32');
   const out = gitBuffer(['check-attr', '-z', '--stdin', 'text', 'eol', 'ident', 'working-tree-encoding'], { cwd: root, input: paths.join('\0') + '\0' })!;
   const f = out.toString('utf8').split('\0');
@@ -94,6 +100,13 @@ export function checkoutConverts(root: string, paths: readonly string[]): Set<st
     if (eolConverts || !off(a.ident) || !off(a['working-tree-encoding'])) hits.add(path);
   }
   return hits;
+}
+
+/** A git config boolean's truth: true, yes, on or a non-zero number (any case); anything else is not. */
+function gitBool(value: string | undefined): boolean {
+  if (value === undefined) return false;
+  const v = value.trim().toLowerCase();
+  return v === 'true' || v === 'yes' || v === 'on' || (/^-?\d+$/.test(v) && Number(v) !== 0);
 }
 
 /** Tracked files (in the index) that .gitattributes marks for git-seal. */

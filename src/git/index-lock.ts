@@ -8,6 +8,8 @@ import { git } from './run.js';
 
 /** Path of the repository's index (honours GIT_INDEX_FILE and linked worktrees). */
 function indexPath(repo: Repo): string {
+  // A plain clone's index is its git dir's; anything else is asked of git.
+  if (!process.env.GIT_INDEX_FILE && !existsSync(join(repo.gitDir, 'commondir'))) return join(repo.gitDir, 'index');
   return resolve(repo.root, git(['rev-parse', '--git-path', 'index'], { cwd: repo.root }));
 }
 

@@ -10,6 +10,7 @@ import { assertIndexUnlocked, updateIndex } from './index-lock.js';
 import { SealFilter } from './filter.js';
 import { SmudgeCache } from './smudge-cache.js';
 import { CleanCache } from './clean-cache.js';
+import { appendLocalConfig } from './local-config.js';
 import { stopPoint } from '../util/test-hook.js';
 import { plaintextOnDisk, scrubGitDir, sealInPlace, untrackedPlaintext } from './leftovers.js';
 import { listFiles, type TreeEntry } from './list-files.js';
@@ -270,7 +271,12 @@ export interface InstallResult {
 /** Configure this clone's filter, diff and merge drivers, then check the sealed files out again. */
 export async function install(repo: Repo, opts: { identityFiles?: string[] } = {}): Promise<InstallResult> {
   const cmd = selfCommand(repo.root);
-  for (const [k, v] of filterConfig(cmd)) git(['config', '--local', k, v], { cwd: repo.root });
+  const wanted = filterConfig(cmd);
+  const current = installedConfig(repo);
+  const missing = wanted.filter(([k, v]) => current.get(k) !== v);
+  // A clone without any of it gets it in one write; otherwise `git config` sets what differs.
+  const appended = missing.length > 0 && current.size === 0 && appendLocalConfig(repo, wanted, () => installedConfig(repo));
+  if (!appended) for (const [k, v] of missing) git(['config', '--local', k, v], { cwd: repo.root });
   const files = trackedSealedFiles(repo.root);
   const refreshed = await recheckout(repo, await modifiedFiles(repo, files), opts.identityFiles ?? [], true);
   const done = new Set(refreshed);

@@ -66,6 +66,18 @@ describe('install writes exactly what git checkout writes', () => {
     expect(readFileSync(join(dir, files.auto)).equals(installed)).toBe(true);
   });
 
+  it('with core.autocrlf=yes (any of git\'s spellings of true), text=auto files get CRLF as git writes them', () => {
+    const dir = join(tempDir(), 'clone');
+    alice.git(['clone', '-q', origin, dir], tempDir());
+    alice.git(['config', 'core.autocrlf', 'Yes'], dir);
+    rmSync(join(dir, files.auto));
+    alice.git(['checkout', '--', files.auto], dir);
+    const r = alice.seal(['install', '--quiet'], { cwd: dir });
+    expect(r.status, r.stderr).toBe(0);
+    expect(readFileSync(join(dir, files.auto), 'utf8')).toBe(SECRETS.replace(/\n/g, '\r\n'));
+    expect(alice.git(['status', '--porcelain'], dir)).toBe('');
+  });
+
   it('a path that starts with a quote is compared with its own blob: lock refuses its uncommitted edit', () => {
     const quoted = '"s"/.dlt/secrets.toml';
     const repo = repoWith(alice, { [quoted]: SECRETS });
