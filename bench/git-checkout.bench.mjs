@@ -125,8 +125,29 @@ if (has('git-crypt') && GITCRYPT_ROUNDS > 0) {
 for (const v of variants) {
   v.env ??= env;
   git(['commit', '-q', '-m', 'secrets'], v.dir, v.env);
-  v.times = { clone: [], recheckout: [], status: [], add: [] };
 }
+// Not a peer: the echo filter on git-seal's own sealed files (git-seal's origin, the echo filter as its
+// driver). Its gap to the echo filter is what the sealed files' size costs git; its gap to git-seal is
+// git-seal's own work. Its add changes one sealed token per file, so git stores blobs of the same size.
+const sealed = variants.find((v) => v.name === 'git-seal');
+variants.splice(2, 0, {
+  name: 'echo, sealed files',
+  dir: sealed.dir,
+  env,
+  firstAdd: { ms: NaN, cpu: NaN },
+  unlock: (dir) => {
+    const config = [timedCpu('git', ['config', 'filter.git-seal.process', ECHO], { cwd: dir, env }), timedCpu('git', ['config', 'filter.git-seal.required', 'true'], { cwd: dir, env })];
+    rmSync(join(dir, 'pipelines'), { recursive: true, force: true });
+    return add(...config, timedCpu('git', ['checkout', '-q', '--', '.'], { cwd: dir, env }));
+  },
+  edit: (dir, round) => {
+    for (let i = 0; i < FILES; i++) {
+      const p = join(dir, fileName(i));
+      writeFileSync(p, readFileSync(p, 'utf8').replace(/ENC\[gitseal\.v1,[A-Za-z0-9+/]{4}/, `ENC[gitseal.v1,${String(1000 + round).slice(-4)}`));
+    }
+  },
+});
+for (const v of variants) v.times = { clone: [], recheckout: [], status: [], add: [] };
 
 // Rounds interleave the variants, so a busy moment of this shared machine hits all of them alike.
 // git-crypt (a process per file, minutes on a busy machine) runs BENCH_GITCRYPT_ROUNDS of them (default 1).
@@ -144,7 +165,8 @@ for (let r = 0; r < ROUNDS; r++) {
     touchAll(dir);
     v.times.status.push(timedCpu('git', ['status', '--porcelain'], { cwd: dir, env: v.env }));
     step(`round ${r + 1}: ${v.name}: add of changed files`);
-    writeFiles(dir, r + 1);
+    if (v.edit) v.edit(dir, r + 1);
+    else writeFiles(dir, r + 1);
     v.times.add.push(timedCpu('git', ['add', '-A'], { cwd: dir, env: v.env }));
     if (v.name === 'git-seal' && r === 0) {
       const blob = git(['cat-file', 'blob', `:${fileName(0)}`], dir, v.env);
@@ -175,6 +197,7 @@ const kinds = [
 ];
 console.log(`${FILES} files x ${VALUES} values, 3 recipients; median of ${ROUNDS} interleaved rounds (git-crypt: ${Math.min(ROUNDS, GITCRYPT_ROUNDS)}); ${ENV_NOTE}`);
 console.log('echo filter = bench/echo-filter.mjs, a Node long-running process filter that returns every file unchanged (the floor for any Node filter)');
+console.log("echo, sealed files = the same echo filter on git-seal's sealed files (not a peer: it shows what the files' size costs git)");
 const cols = variants.map((v) => v.name);
 for (const [unit, field, note] of [
   ['wall time', 'ms', ''],
@@ -182,15 +205,16 @@ for (const [unit, field, note] of [
 ]) {
   const m = (name, k) => median(by[name].times[k].map((t) => t[field]));
   console.log(`\n## ${unit}${note}\n`);
-  const head = ['work', ...cols, 'git-seal / echo', 'git-seal / plain'];
+  const head = ['work', ...cols, 'git-seal / echo', 'git-seal / plain', 'git-seal / echo on sealed files'];
   console.log(`| ${head.join(' | ')} |\n|${head.map(() => ' --- ').join('|')}|`);
   for (const [label, k] of kinds) {
     const cells = cols.map((c) => `${m(c, k).toFixed(0)} ms`);
-    console.log(`| ${[label, ...cells, `${(m('git-seal', k) / m('echo filter', k)).toFixed(2)}x`, `${(m('git-seal', k) / m('plain git', k)).toFixed(2)}x`].join(' | ')} |`);
+    const ratio = (other) => `${(m('git-seal', k) / m(other, k)).toFixed(2)}x`;
+    console.log(`| ${[label, ...cells, ratio('echo filter'), ratio('plain git'), ratio('echo, sealed files')].join(' | ')} |`);
   }
   if (by['git-crypt']) {
     console.log(`\ngit-crypt / git-seal: clone+unlock ${(m('git-crypt', 'clone') / m('git-seal', 'clone')).toFixed(1)}x, status ${(m('git-crypt', 'status') / m('git-seal', 'status')).toFixed(1)}x`);
   }
 }
-console.log(`\nfirst git add (sealing new files): ${variants.map((v) => `${v.name} ${v.firstAdd.ms.toFixed(0)} ms`).join(', ')}`);
+console.log(`\nfirst git add (sealing new files): ${variants.filter((v) => !Number.isNaN(v.firstAdd.ms)).map((v) => `${v.name} ${v.firstAdd.ms.toFixed(0)} ms`).join(', ')}`);
 console.log(`filter peak RSS during a re-checkout of ${FILES} files: ${Object.entries(rss).map(([k, kb]) => `${k} ${(kb / 1024).toFixed(1)} MiB`).join(', ')}`);

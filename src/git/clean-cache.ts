@@ -1,5 +1,5 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-write.js';
 
@@ -20,7 +20,8 @@ export class CleanCache {
   private key?: Buffer;
   private tags?: Set<string>;
   private added: string[] = [];
-  private blobs?: Map<string, Buffer>;
+  private blobs?: Map<string, Buffer | { at: number; size: number }>;
+  private blobFd?: number;
   /** Blobs added since the last save. */
   private newBlobs: [string, Buffer][] = [];
 
@@ -79,9 +80,14 @@ export class CleanCache {
    */
   sealedBlob(path: string, oid: string, plaintext: Buffer, settings: string): Buffer | undefined {
     if (!this.has(path, oid, plaintext, settings)) return undefined;
-    const bytes = this.loadBlobs().get(oid);
-    if (!bytes) return undefined;
-    return blobOid(bytes, oid.length === 64 ? 'sha256' : 'sha1') === oid ? bytes : undefined;
+    const kept = this.loadBlobs().get(oid);
+    let bytes: Buffer | undefined;
+    if (Buffer.isBuffer(kept)) bytes = kept;
+    else if (kept && this.blobFd !== undefined) {
+      bytes = Buffer.allocUnsafe(kept.size);
+      if (readSync(this.blobFd, bytes, 0, kept.size, kept.at) !== kept.size) return undefined;
+    }
+    return bytes && blobOid(bytes, oid.length === 64 ? 'sha256' : 'sha1') === oid ? bytes : undefined;
   }
 
   /** Record that `plaintext` at `path` cleans to the blob `blobOid` under these settings (and keep the blob's bytes when given). */
@@ -98,21 +104,35 @@ export class CleanCache {
     }
   }
 
-  private loadBlobs(): Map<string, Buffer> {
+  /** Where each kept blob is in the file (read on use, so memory does not grow with the file), or its bytes if added since. */
+  private loadBlobs(): Map<string, Buffer | { at: number; size: number }> {
     if (this.blobs) return this.blobs;
     this.blobs = new Map();
+    let fd: number;
     try {
-      const data = readFileSync(join(this.dir(), 'clean-blobs'));
-      for (let pos = 0; pos + 5 <= data.length; ) {
-        const idLength = data[pos];
-        const size = data.readUInt32BE(pos + 1);
-        const end = pos + 5 + idLength + size;
-        if ((idLength !== 40 && idLength !== 64) || end > data.length) break; // a torn tail
-        this.blobs.set(data.toString('latin1', pos + 5, pos + 5 + idLength), data.subarray(pos + 5 + idLength, end));
-        pos = end;
-      }
+      fd = openSync(join(this.dir(), 'clean-blobs'), 'r');
     } catch {
-      /* none yet */
+      return this.blobs; // none yet
+    }
+    this.blobFd = fd;
+    const end = fstatSync(fd).size;
+    const chunk = Buffer.allocUnsafe(1 << 20);
+    // Record headers, read a window at a time from the next header on.
+    for (let pos = 0; pos + 5 <= end; ) {
+      const got = readSync(fd, chunk, 0, chunk.length, pos);
+      let off = 0;
+      while (off + 5 <= got) {
+        const idLength = chunk[off];
+        if (idLength !== 40 && idLength !== 64) return this.blobs; // not a record: stop here
+        if (off + 5 + idLength > got) break;
+        const size = chunk.readUInt32BE(off + 1);
+        const at = pos + off + 5 + idLength;
+        if (at + size > end) return this.blobs; // a torn tail
+        this.blobs.set(chunk.toString('latin1', off + 5, off + 5 + idLength), { at, size });
+        off += 5 + idLength + size;
+      }
+      if (off === 0) return this.blobs;
+      pos += off;
     }
     return this.blobs;
   }
@@ -136,10 +156,12 @@ export class CleanCache {
           for (const [oid, bytes] of this.newBlobs) blobs.set(oid, bytes);
           const kept: [string, Buffer][] = [];
           let size = 0;
-          for (const entry of [...blobs].reverse()) {
-            size += 5 + entry[0].length + entry[1].length;
-            if (size > MAX_BLOB_BYTES / 2) break;
-            kept.push(entry);
+          for (const [oid, where] of [...blobs].reverse()) {
+            const bytes = Buffer.isBuffer(where) ? where : Buffer.allocUnsafe(where.size);
+            if (!Buffer.isBuffer(where) && readSync(this.blobFd!, bytes, 0, where.size, where.at) !== where.size) continue;
+            size += 5 + oid.length + bytes.length;
+            if (size > MAX_BLOB_BYTES / 4) break;
+            kept.push([oid, bytes]);
           }
           writeFileAtomic(file, blobRecords(kept.reverse()), 0o600, { tempBeside: true });
         }
@@ -147,6 +169,10 @@ export class CleanCache {
       }
     } catch {
       /* read-only .git */
+    } finally {
+      if (this.blobFd !== undefined) closeSync(this.blobFd);
+      this.blobFd = undefined;
+      this.blobs = undefined;
     }
   }
 
@@ -156,8 +182,8 @@ export class CleanCache {
   }
 }
 
-/** The sealed blobs kept for hits: the file grows up to this size, then keeps the newest half. */
-const MAX_BLOB_BYTES = 16 << 20;
+/** The sealed blobs kept for hits: the file grows up to this size, then keeps the newest quarter. */
+const MAX_BLOB_BYTES = 64 << 20;
 
 /** Records of the blob file: u8 id length, u32be size, the id (hex), the bytes. */
 function blobRecords(entries: readonly [string, Buffer][]): Buffer {

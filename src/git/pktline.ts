@@ -187,6 +187,11 @@ export class PktLineDecoder {
     this.queue.push(chunk);
   }
 
+  /** Bytes pushed and not yet returned in a packet. */
+  get bufferedBytes(): number {
+    return this.queue.length;
+  }
+
   /** True when a packet has started but is incomplete (EOF now would truncate it). */
   get midPacket(): boolean {
     return this.pendingPayload >= 0 || this.queue.length > 0;
@@ -228,40 +233,96 @@ function toBuffer(chunk: Buffer | Uint8Array | string): Buffer {
   return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 }
 
+/** Bytes buffered ahead of the reader before a stream source is paused (git sends one request at a time). */
+const HIGH_WATER = 1 << 20;
+
 /**
- * Pull-style reader over a byte stream (e.g. process.stdin). Reads from the source only when the
- * buffered bytes do not hold a complete packet, so the source's own backpressure applies.
+ * Pull-style reader over a byte stream (e.g. process.stdin). A Node stream is read through its 'data'
+ * events and paused while more than 1 MiB waits unread, so its backpressure applies; a packet already
+ * buffered is returned without waiting, which keeps a request's handful of packets off the event loop.
+ * Other async iterables are pulled chunk by chunk.
  */
 export class PktLineReader {
   private readonly decoder = new PktLineDecoder();
-  private readonly iter: AsyncIterator<Buffer | Uint8Array | string>;
+  private readonly iter?: AsyncIterator<Buffer | Uint8Array | string>;
+  private readonly stream?: NodeJS.ReadableStream;
   private ended = false;
+  private failure: unknown = null;
+  private buffered = 0;
+  private waiter: (() => void) | null = null;
 
   constructor(input: ChunkSource | NodeJS.ReadableStream) {
-    this.iter = (input as ChunkSource)[Symbol.asyncIterator]();
+    const stream = input as NodeJS.ReadableStream;
+    if (typeof stream.on === 'function' && typeof stream.pause === 'function') {
+      this.stream = stream;
+      stream.on('data', (chunk: Buffer | string) => {
+        const buf = toBuffer(chunk);
+        this.decoder.push(buf);
+        this.buffered += buf.length;
+        if (this.buffered > HIGH_WATER && !this.waiter) stream.pause();
+        this.wake();
+      });
+      stream.on('end', () => {
+        this.ended = true;
+        this.wake();
+      });
+      stream.on('error', (err: unknown) => {
+        this.failure = err;
+        this.wake();
+      });
+    } else {
+      this.iter = (input as ChunkSource)[Symbol.asyncIterator]();
+    }
+  }
+
+  private wake(): void {
+    const w = this.waiter;
+    this.waiter = null;
+    w?.();
+  }
+
+  /** A packet already buffered, without waiting; undefined when more bytes are needed. */
+  private nextNow(): Packet | undefined {
+    const pkt = this.decoder.next();
+    if (pkt) this.buffered = this.decoder.bufferedBytes;
+    return pkt;
+  }
+
+  /** Wait for more bytes (or the end). */
+  private async more(): Promise<void> {
+    if (this.iter) {
+      const r = await this.iter.next();
+      if (r.done) this.ended = true;
+      else this.decoder.push(toBuffer(r.value));
+      return;
+    }
+    this.buffered = this.decoder.bufferedBytes;
+    await new Promise<void>((resolve) => {
+      this.waiter = resolve;
+      this.stream!.resume();
+    });
   }
 
   /** The next packet, or null at a clean end of stream. Throws if the stream ends mid-packet. */
   async read(): Promise<Packet | null> {
     for (;;) {
-      const pkt = this.decoder.next();
+      const pkt = this.nextNow();
       if (pkt) return pkt;
+      if (this.failure) throw this.failure;
       if (this.ended) {
         if (this.decoder.midPacket) throw malformed('stream ended in the middle of a packet');
         return null;
       }
-      const r = await this.iter.next();
-      if (r.done) this.ended = true;
-      else this.decoder.push(toBuffer(r.value));
+      await this.more();
     }
   }
 
   /** Data packets up to the next flush, as text lines. Null if the stream ends before any packet. */
   async readTextList(): Promise<string[] | null> {
-    const first = await this.read();
+    const first = this.nextNow() ?? (await this.read());
     if (first === null) return null;
     const lines: string[] = [];
-    for (let pkt: Packet | null = first; ; pkt = await this.read()) {
+    for (let pkt: Packet | null = first; ; pkt = this.nextNow() ?? (await this.read())) {
       if (pkt === null) throw malformed('stream ended before the flush packet closing a list');
       if (pkt.kind === 'flush') return lines;
       if (pkt.kind !== 'data') throw malformed(`unexpected ${pkt.kind} packet in a list`);
@@ -274,7 +335,7 @@ export class PktLineReader {
     const parts: Buffer[] = [];
     let size = 0;
     for (;;) {
-      const pkt = await this.read();
+      const pkt = this.nextNow() ?? (await this.read());
       if (pkt === null) throw malformed('stream ended before the flush packet closing the content');
       if (pkt.kind === 'flush') break;
       if (pkt.kind !== 'data') throw malformed(`unexpected ${pkt.kind} packet in content`);
@@ -288,7 +349,8 @@ export class PktLineReader {
   /** Stop reading the source (destroys a Node Readable). */
   async close(): Promise<void> {
     this.ended = true;
-    await this.iter.return?.();
+    if (this.iter) await this.iter.return?.();
+    else (this.stream as NodeJS.ReadableStream & { destroy?(): void }).destroy?.();
   }
 }
 
