@@ -274,6 +274,21 @@ export class X25519Identity implements Identity {
     }
     return null;
   }
+
+  /**
+   * A 32-byte key for this clone's own use (the smudge cache), that only the holder of this identity can
+   * compute: HKDF-SHA256 of X25519(secret key, own public key), with `salt`, for `info`. Unlike a key
+   * wrapped to the public key, nobody else can make one that this identity accepts.
+   */
+  localKey(salt: Uint8Array, info: string): Buffer {
+    const secret = sharedSecret(this.#key, importPublicKey(this.#raw));
+    if (secret === null) throw new GitSealError('invalid X25519 identity (low-order public key)', 'generate a new key with git-seal keygen');
+    try {
+      return hkdfSha256(secret, salt, info);
+    } finally {
+      secret.fill(0);
+    }
+  }
 }
 
 /**

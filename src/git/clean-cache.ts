@@ -1,5 +1,5 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { appendFileSync, closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-write.js';
 
@@ -20,6 +20,7 @@ export class CleanCache {
   private key?: Buffer;
   private tags?: Set<string>;
   private added: string[] = [];
+  private existed = false;
   private blobs?: Map<string, Buffer | { at: number; size: number }>;
   private blobFd?: number;
   /** Blobs added since the last save. */
@@ -38,6 +39,7 @@ export class CleanCache {
       this.key = readFileSync(join(this.dir(), 'cache-key'));
       if (this.key.length !== 32) this.key = undefined;
       for (const line of readFileSync(join(this.dir(), 'clean-cache'), 'latin1').split('\n')) if (line) this.tags.add(line);
+      this.existed = true;
     } catch {
       /* first use */
     }
@@ -79,7 +81,11 @@ export class CleanCache {
    * bytes are kept here; undefined otherwise (read the blob from git, then ask has()).
    */
   sealedBlob(path: string, oid: string, plaintext: Buffer, settings: string): Buffer | undefined {
-    if (!this.has(path, oid, plaintext, settings)) return undefined;
+    return this.has(path, oid, plaintext, settings) ? this.keptBlob(oid) : undefined;
+  }
+
+  /** The bytes of the sealed blob `oid` when kept here (checked against the id), else undefined. */
+  keptBlob(oid: string): Buffer | undefined {
     const kept = this.loadBlobs().get(oid);
     let bytes: Buffer | undefined;
     if (Buffer.isBuffer(kept)) bytes = kept;
@@ -140,6 +146,8 @@ export class CleanCache {
   /** Write new entries (atomically; keeps the newest 50,000 tags and 16 MiB of blobs). Errors are ignored: it is only a cache. */
   save(): void {
     try {
+      // A cache that lock deleted while this process ran stays deleted.
+      if (this.existed && !existsSync(join(this.dir(), 'clean-cache'))) return;
       if (this.added.length && this.tags) {
         const all = [...this.tags].slice(-50_000);
         writeFileAtomic(join(this.dir(), 'clean-cache'), all.join('\n') + '\n', 0o600, { tempBeside: true });
@@ -176,9 +184,18 @@ export class CleanCache {
     }
   }
 
-  /** Delete a clone's clean cache (lock). */
+  /** Delete a clone's clean cache (lock), with the temp files of writes killed before their rename. */
   static forget(gitDir: string): void {
-    for (const f of ['clean-cache', 'cache-key', 'clean-blobs']) rmSync(join(gitDir, 'git-seal', f), { force: true });
+    const dir = join(gitDir, 'git-seal');
+    const files = ['clean-cache', 'cache-key', 'clean-blobs'];
+    for (const f of files) rmSync(join(dir, f), { force: true });
+    let names: string[] = [];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      /* no git-seal dir */
+    }
+    for (const name of names) if (files.some((f) => name.startsWith(`.${f}.`)) && name.endsWith('.tmp')) rmSync(join(dir, name), { force: true });
   }
 }
 

@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Identity } from 'age-encryption';
 import { GitSealError } from '../errors.js';
-import { loadIdentities, type LoadedIdentities } from '../age/index.js';
+import { loadIdentities, unwrapDataKey, type LoadedIdentities } from '../age/index.js';
 import { PluginIdentity } from '../age/plugin-identity.js';
 import { assembleSealed, META_TABLE, sealedBody } from '../format/meta.js';
 import {
@@ -28,7 +28,8 @@ import { CatFileBatch, type CatFileObject } from './cat-file.js';
 import { IndexReadAhead } from './index-read-ahead.js';
 import { isArchiveSmudge } from './archive.js';
 import { blobOid, CleanCache } from './clean-cache.js';
-import { SmudgeCache, type CacheOwner, type OpenedBlob } from './smudge-cache.js';
+import { SmudgeCache, smudgeInputName, type CacheOwner, type OpenedBlob } from './smudge-cache.js';
+import { X25519Identity } from '../age/x25519.js';
 import { findRepo } from './repo.js';
 import { gitMaybe } from './run.js';
 
@@ -170,14 +171,24 @@ export class SealFilter {
   }
 
   /**
-   * Who the smudge cache is sealed to: only when every identity is a plain key (no age plugin, no
-   * passphrase-protected file). Otherwise a file that only a hardware key or a passphrase opens would end
-   * up readable with a plain key; such clones have no cache.
+   * Whose key the smudge cache is derived from: the first plain X25519 identity loaded (keys.txt,
+   * GITSEAL_AGE_KEY), else none and no cache. Only files that this identity opens by itself are stored
+   * (ownerKey), so a file that needs a plugin, a passphrase or another key never becomes readable with it.
    */
   private async cacheOwner(): Promise<CacheOwner | null> {
     const { identities, recipients } = await this.loaded();
-    if (recipients.length === 0 || identities.length !== recipients.length || identities.some((i) => i instanceof PluginIdentity)) return null;
-    return { identities, recipient: recipients[0] };
+    const identity = identities.slice(0, recipients.length).find((i): i is X25519Identity => i instanceof X25519Identity);
+    return identity ? { identity } : null;
+  }
+
+  /** The data key of `sealed` if the smudge cache's owner opens it alone (null: it does not, or there is no owner). */
+  private async ownerKey(sealed: SealedFile, file: string): Promise<Uint8Array | null> {
+    return sealed.meta.conflict === undefined ? this.ownerKeyOf(sealed.meta.dataKey, file) : null;
+  }
+
+  private async ownerKeyOf(armor: string, file: string): Promise<Uint8Array | null> {
+    const owner = this.openedLoaded && (await this.cacheOwner());
+    return owner ? unwrapDataKey(armor, [owner.identity], { source: file }).catch(() => null) : null;
   }
 
   /**
@@ -196,6 +207,9 @@ export class SealFilter {
   /** The version of `path` git already has: the index entry (or "ours" during a merge), else HEAD's. */
   private async previousVersion(path: string): Promise<CatFileObject | undefined> {
     const objects = this.reader();
+    const oid = this.readAhead!.oidOf(path);
+    const kept = oid && this.cache()?.keptBlob(oid);
+    if (kept) return { oid: oid!, type: 'blob', content: kept }; // the staged blob, without git cat-file
     const staged = await this.readAhead!.read(path);
     if (staged) return staged;
     for (const spec of [`:0:${path}`, `:2:${path}`, `HEAD:${path}`]) {
@@ -291,8 +305,13 @@ export class SealFilter {
       plaintextKeys,
       file: path,
     });
-    // Only a key this clone unwrapped is kept: never one it made for recipients it may not be among.
-    if (result.reusedKey) (opened ?? (await this.opened()))?.putDataKey(result.armor, result.dataKey);
+    // Only a key that the cache's owner unwraps by itself is kept: never one this clone made (it may seal
+    // for recipients the clone is not among), nor one that only another identity opens.
+    if (result.reusedKey) {
+      const cache = opened ?? (await this.opened());
+      const ownerKey = knownKey || (cache ? await this.ownerKeyOf(result.armor, path) : null);
+      if (cache && ownerKey && Buffer.from(ownerKey).equals(Buffer.from(result.dataKey))) cache.putDataKey(result.armor, result.dataKey);
+    }
     const out = Buffer.from(result.text, 'utf8');
     // Also for a file's first clean: the next racily clean `git status` then costs one HMAC, not a re-seal.
     cache?.add(path, blobOid(out, this.objectFormat(previous)), content, key, out);
@@ -372,12 +391,14 @@ export class SealFilter {
     const out = files.map((f) => f.content);
     const sealed: { i: number; sealed: SealedFile; file: string }[] = [];
     // A checkout of blobs this clone opened before takes them from the smudge cache (see smudge-cache.ts).
-    const cache = checkout && files.some((f) => f.blob && f.path !== CONFIG_FILE) ? await this.opened() : null;
+    const cache = checkout && files.some((f) => f.path !== CONFIG_FILE) ? await this.opened() : null;
+    const names = new Map<number, string>();
     files.forEach(({ path, content, meta, blob }, i) => {
       if (path === CONFIG_FILE) return;
       if (isArchiveSmudge(meta ?? {}, () => this.indexFile()) && !this.archivePlaintext()) return;
-      const known = blob ? cache?.get(blob) : undefined;
-      if (known && this.takeOpened(path, blob!, content, known)) {
+      if (cache) names.set(i, smudgeInputName(content));
+      const known = cache?.get(names.get(i)!);
+      if (known && this.takeOpened(path, blob, content, known)) {
         out[i] = known.plaintext;
         return;
       }
@@ -398,23 +419,33 @@ export class SealFilter {
       }
     });
     if (sealed.length === 0) return out;
-    let keys: (Uint8Array | null | Error)[];
-    try {
-      keys = await unwrapFileDataKeys(sealed, await this.identities());
-    } catch (err) {
-      keys = sealed.map(() => (err instanceof Error ? err : new Error(String(err))));
+    // With a smudge cache, the owner's key alone first: what it opens may be stored. The rest (other
+    // identities, plugins) in one call, as without a cache.
+    const keys: (Uint8Array | null | Error)[] = await Promise.all(sealed.map(({ sealed: s, file }) => (cache ? this.ownerKey(s, file) : null)));
+    const ownerOpened = keys.map((k) => k !== null);
+    const rest = sealed.filter((_, k) => keys[k] === null);
+    if (rest.length) {
+      let restKeys: (Uint8Array | null | Error)[];
+      try {
+        restKeys = await unwrapFileDataKeys(rest, await this.identities());
+      } catch (err) {
+        restKeys = rest.map(() => (err instanceof Error ? err : new Error(String(err))));
+      }
+      let r = 0;
+      keys.forEach((k, j) => {
+        if (k === null) keys[j] = restKeys[r++];
+      });
     }
     sealed.forEach(({ i, sealed: s, file }, k) => {
       const dataKey = keys[k];
       if (dataKey instanceof Error) return this.warnLeftSealed(file, dataKey);
       if (!dataKey) return this.noteUnopened(file);
-      cache?.putDataKey(s.meta.dataKey, dataKey);
+      if (ownerOpened[k]) cache?.putDataKey(s.meta.dataKey, dataKey);
       try {
         const plaintext = Buffer.from(openWithKey(s, dataKey, file), 'utf8');
         if (checkout) {
           const canonicalFor = this.rememberCheckout(file, s, plaintext, files[i].blob);
-          const blob = files[i].blob;
-          if (blob && cache && s.meta.conflict === undefined) cache.put(blob, { plaintext, canonicalFor, inClear: unsealedValues(s).map((v) => v.path) });
+          if (cache && ownerOpened[k] && names.has(i)) cache.put(names.get(i)!, { plaintext, canonicalFor, inClear: unsealedValues(s).map((v) => v.path) });
         }
         out[i] = plaintext;
       } catch (err) {
@@ -428,7 +459,7 @@ export class SealFilter {
    * Use a cached opening of `blob` at `path`, unless a value in clear there is not in the path's
    * plaintext_keys (then the full open warns about it). Seeds the clean cache as rememberCheckout would.
    */
-  private takeOpened(path: string, blob: string, sealed: Buffer, known: OpenedBlob): boolean {
+  private takeOpened(path: string, blob: string | undefined, sealed: Buffer, known: OpenedBlob): boolean {
     let settings: PathSettings;
     try {
       settings = this.settingsOf(path);
@@ -436,7 +467,7 @@ export class SealFilter {
       return known.inClear.length === 0; // an unreadable config: open it, as without the cache
     }
     if (known.inClear.some((p) => !settings.plaintextKeys?.(p))) return false;
-    if (known.canonicalFor && settings.profile && this.cleanSettings(path, null, settings).key === known.canonicalFor) {
+    if (blob && known.canonicalFor && settings.profile && this.cleanSettings(path, null, settings).key === known.canonicalFor) {
       this.cache()?.add(path, blob, known.plaintext, known.canonicalFor, sealed);
     }
     return true;

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, lstatSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Repo } from './repo.js';
 
@@ -6,45 +6,58 @@ import type { Repo } from './repo.js';
  * Add config entries that the repository's own config does not have yet, in one write instead of one
  * `git config` process per key: git's lock protocol (create `config.lock` exclusively, write, fsync,
  * rename over `config`), appending one section per name. Returns false, having changed nothing, when it
- * cannot be sure of the result (a linked worktree, the lock taken, a value it would have to escape
- * beyond quotes); the caller then runs `git config` per key. `verify` reads the config back through git
+ * cannot be sure of the result (a linked worktree, a symlinked config, the lock taken, a value it would
+ * have to escape beyond quotes); the caller then runs `git config` per key. `verify` reads the config back through git
  * and must return the entries as git sees them; on any difference the old file is put back.
  */
 export function appendLocalConfig(repo: Repo, entries: readonly [string, string][], verify: () => Map<string, string>): boolean {
   const file = join(repo.gitDir, 'config');
-  if (existsSync(join(repo.gitDir, 'commondir')) || !existsSync(file)) return false;
-  const block = configBlock(entries);
-  if (block === null) return false;
-  const before = readFileSync(file);
-  const text = before.toString('utf8');
-  const mode = statSync(file).mode & 0o777;
-  if (!replaceLocked(file, Buffer.from(`${text}${text === '' || text.endsWith('\n') ? '' : '\n'}${block}`, 'utf8'), mode)) return false;
-  const seen = verify();
-  if (entries.every(([k, v]) => seen.get(k) === v)) return true;
-  replaceLocked(file, before, mode);
-  return false;
-}
-
-/** Write `data` as `file` through `file.lock`, as git does; false when the lock is held. */
-function replaceLocked(file: string, data: Buffer, mode: number): boolean {
-  const lock = `${file}.lock`;
-  let fd: number;
+  if (existsSync(join(repo.gitDir, 'commondir'))) return false;
   try {
-    fd = openSync(lock, 'wx', mode);
+    if (!lstatSync(file).isFile()) return false; // a symlinked config: git writes through the link, this would not
   } catch {
     return false;
   }
+  const block = configBlock(entries);
+  if (block === null) return false;
+  const written = underLock(file, (before) => Buffer.concat([before, Buffer.from(before.length === 0 || before[before.length - 1] === 0x0a ? '' : '\n'), Buffer.from(block, 'utf8')]));
+  if (!written) return false;
+  const seen = verify();
+  if (entries.every(([k, v]) => seen.get(k) === v)) return true;
+  // Undo, unless someone changed the file since.
+  underLock(file, (now) => (now.equals(written.after) ? written.before : null));
+  return false;
+}
+
+/**
+ * Replace `file` as git does: take `file.lock` exclusively, read the current file, write what `change`
+ * makes of it (null: leave it), fsync, rename. Null when the lock is held or nothing was written; the
+ * lock never outlives the call.
+ */
+function underLock(file: string, change: (before: Buffer) => Buffer | null): { before: Buffer; after: Buffer } | null {
+  const lock = `${file}.lock`;
+  let fd: number;
   try {
-    writeSync(fd, data);
-    fsyncSync(fd);
-  } catch (err) {
-    closeSync(fd);
-    rmSync(lock, { force: true });
-    throw err;
+    fd = openSync(lock, 'wx', statSync(file).mode & 0o777);
+  } catch {
+    return null;
   }
-  closeSync(fd);
-  renameSync(lock, file);
-  return true;
+  let renamed = false;
+  try {
+    const before = readFileSync(file);
+    const after = change(before);
+    if (after === null) return null;
+    writeSync(fd, after);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = -1;
+    renameSync(lock, file);
+    renamed = true;
+    return { before, after };
+  } finally {
+    if (fd >= 0) closeSync(fd);
+    if (!renamed) rmSync(lock, { force: true });
+  }
 }
 
 /** `[section "sub"]` blocks for `section.sub.key` entries (or `[section]` for `section.key`), or null. */

@@ -1,8 +1,7 @@
-import { createHmac, randomBytes } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Identity } from 'age-encryption';
-import { unwrapDataKey, wrapDataKey } from '../age/index.js';
+import type { X25519Identity } from '../age/x25519.js';
 import { hkdfSha256 } from '../crypto/hkdf.js';
 import { XCHACHA_NONCE_BYTES, xchachaOpen, xchachaSeal } from '../crypto/xchacha.js';
 import type { PathSegment } from '../toml/index.js';
@@ -18,14 +17,14 @@ export interface OpenedBlob {
   inClear: PathSegment[][];
 }
 
-/** Whose cache this is: the identities that may open its key, and the recipient a new key is wrapped to. */
+/** Whose cache this is: the one plain X25519 identity its key is derived from. */
 export interface CacheOwner {
-  identities: readonly Identity[];
-  recipient: string;
+  identity: X25519Identity;
 }
 
 const FILE = 'smudge-cache';
-const MAGIC = Buffer.from('git-seal smudge cache v1\n');
+const MAGIC = Buffer.from('git-seal smudge cache v2\n');
+const SALT_BYTES = 32;
 const TAG_BYTES = 32;
 /** The file is rewritten whole; older entries go first beyond this size. */
 const MAX_BYTES = 16 << 20;
@@ -33,10 +32,12 @@ const MAX_BYTES = 16 << 20;
 interface Keys {
   enc: Buffer;
   tag: Buffer;
+  /** Proves the file was written under this owner's key (an HMAC of a fixed string). */
+  check: Buffer;
 }
 
 interface Loaded {
-  armor: string;
+  salt: Buffer;
   keys: Keys;
   /** Records of the file read, by tag (hex): tag || nonce || ciphertext. */
   records: Map<string, Buffer>;
@@ -47,18 +48,21 @@ interface Loaded {
  * a branch switch back, stash, rebase) costs one AEAD open instead of a data-key unwrap and one value
  * decryption per value.
  *
- * The cache holds plaintext, so it is sealed like a secrets file: `.git/git-seal/smudge-cache` (0600)
- * starts with a random 32-byte cache key wrapped as an age file to the clone owner's own identity; each
- * entry is XChaCha20-Poly1305 under a key derived from it, found by an HMAC of the blob id (which it also
- * authenticates). Reading it needs the identity that could open the blobs themselves. A cache whose key
- * none of the identities opens (another key, a damaged file) is ignored and replaced. `lock` deletes it.
- * Plugin and passphrase identities are never asked: with those only, there is no cache.
+ * The cache holds plaintext, so it is sealed to the clone's owner: its key is derived from the owner's
+ * X25519 identity (HKDF of X25519(secret key, own public key) and a random salt at the top of the file),
+ * which nobody without that secret key can compute, so nobody else can read or forge an entry. Each
+ * entry is XChaCha20-Poly1305, found by an HMAC of the SHA-256 of the bytes git sent to smudge (after
+ * its own eol and encoding conversions), which it also authenticates. A file written under another key
+ * (or damaged) is ignored and replaced. The filter only stores a blob that the owner's key opens by
+ * itself (see filter.ts), so no file needing another identity becomes readable with this one. `lock`
+ * deletes it.
  */
 export class SmudgeCache {
   private loaded?: Promise<Loaded | null>;
   private state: Loaded | null = null;
   private readonly added = new Map<string, Buffer>();
   private dropped = false;
+  private existed = false;
 
   constructor(
     private readonly gitDir: string,
@@ -85,18 +89,19 @@ export class SmudgeCache {
     } catch {
       /* no cache yet */
     }
+    this.existed = data !== null;
     const parsed = data && parseFile(data);
     if (parsed) {
-      const key = await unwrapDataKey(parsed.armor, owner.identities).catch(() => null);
-      if (key) return { armor: parsed.armor, keys: deriveKeys(key), records: parsed.records };
+      const keys = deriveKeys(owner.identity, parsed.salt);
+      if (timingSafeEqual(keys.check, parsed.check)) return { salt: parsed.salt, keys, records: parsed.records };
     }
-    const key = randomBytes(32);
-    return { armor: await wrapDataKey(key, [owner.recipient]), keys: deriveKeys(key), records: new Map() };
+    const salt = randomBytes(SALT_BYTES);
+    return { salt, keys: deriveKeys(owner.identity, salt), records: new Map() };
   }
 
-  /** The opened blob `oid`, if this clone opened it before (call load() first). */
-  get(oid: string): OpenedBlob | undefined {
-    const body = this.open(oid);
+  /** What smudge gave for this input (named by smudgeInputName), if this clone opened it before (call load() first). */
+  get(input: string): OpenedBlob | undefined {
+    const body = this.open(input);
     try {
       return body && decodeEntry(body);
     } catch {
@@ -141,21 +146,21 @@ export class SmudgeCache {
     this.seal(`data key\0${armor}`, dataKey);
   }
 
-  /** Remember what opening `oid` gave (call load() first). */
-  put(oid: string, entry: OpenedBlob): void {
-    this.seal(oid, encodeEntry(entry));
+  /** Remember what smudge gave for an input (named by smudgeInputName; call load() first). */
+  put(input: string, entry: OpenedBlob): void {
+    this.seal(input, encodeEntry(entry));
   }
 
   /** Write new entries (atomically, newest kept up to 16 MiB). Errors are ignored: it is only a cache. */
   save(): void {
     const state = this.state;
     if (!state || (this.added.size === 0 && !this.dropped)) return;
+    if (this.existed && !existsSync(this.path())) return; // lock deleted it while this process ran
     const records = [...state.records.values(), ...this.added.values()];
     let size = records.reduce((n, r) => n + 4 + r.length, 0);
     let first = 0;
     while (size > MAX_BYTES && first < records.length) size -= 4 + records[first++].length;
-    const armor = Buffer.from(state.armor, 'utf8');
-    const parts: Buffer[] = [MAGIC, u32(armor.length), armor];
+    const parts: Buffer[] = [MAGIC, state.salt, state.keys.check];
     for (const r of records.slice(first)) parts.push(u32(r.length), r);
     try {
       writeFileAtomic(this.path(), Buffer.concat(parts), 0o600, { tempBeside: true });
@@ -167,18 +172,40 @@ export class SmudgeCache {
     }
   }
 
-  /** Delete a clone's cache (lock). */
+  /** Delete a clone's cache (lock), with the temp files of writes that were killed before their rename. */
   static forget(gitDir: string): void {
-    rmSync(join(gitDir, 'git-seal', FILE), { force: true });
+    const dir = join(gitDir, 'git-seal');
+    rmSync(join(dir, FILE), { force: true });
+    let names: string[] = [];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      /* no git-seal dir */
+    }
+    for (const name of names) if (name.startsWith(`.${FILE}.`) && name.endsWith('.tmp')) rmSync(join(dir, name), { force: true });
   }
 }
 
-function deriveKeys(key: Uint8Array): Keys {
-  return { enc: hkdfSha256(key, new Uint8Array(0), 'git-seal smudge cache v1 entry key'), tag: hkdfSha256(key, new Uint8Array(0), 'git-seal smudge cache v1 tag key') };
+/** The name of what smudge was given: the SHA-256 of the bytes (git converts before the filter, so one blob id can arrive as different bytes). */
+export function smudgeInputName(content: Buffer): string {
+  return createHash('sha256').update(content).digest('hex');
 }
 
-function tagOf(keys: Keys, oid: string): string {
-  return createHmac('sha256', keys.tag).update(oid).digest('hex');
+function deriveKeys(owner: X25519Identity, salt: Uint8Array): Keys {
+  const key = owner.localKey(salt, 'git-seal smudge cache v2');
+  try {
+    return {
+      enc: hkdfSha256(key, new Uint8Array(0), 'git-seal smudge cache v2 entry key'),
+      tag: hkdfSha256(key, new Uint8Array(0), 'git-seal smudge cache v2 tag key'),
+      check: hkdfSha256(key, new Uint8Array(0), 'git-seal smudge cache v2 owner check'),
+    };
+  } finally {
+    key.fill(0);
+  }
+}
+
+function tagOf(keys: Keys, name: string): string {
+  return createHmac('sha256', keys.tag).update(name).digest('hex');
 }
 
 function u32(n: number): Buffer {
@@ -187,14 +214,13 @@ function u32(n: number): Buffer {
   return b;
 }
 
-function parseFile(data: Buffer): { armor: string; records: Map<string, Buffer> } | null {
-  if (!data.subarray(0, MAGIC.length).equals(MAGIC) || data.length < MAGIC.length + 4) return null;
+function parseFile(data: Buffer): { salt: Buffer; check: Buffer; records: Map<string, Buffer> } | null {
+  if (!data.subarray(0, MAGIC.length).equals(MAGIC) || data.length < MAGIC.length + SALT_BYTES + 32) return null;
   let pos = MAGIC.length;
-  const armorLength = data.readUInt32BE(pos);
-  pos += 4;
-  if (pos + armorLength > data.length) return null;
-  const armor = data.toString('utf8', pos, pos + armorLength);
-  pos += armorLength;
+  const salt = Buffer.from(data.subarray(pos, pos + SALT_BYTES));
+  pos += SALT_BYTES;
+  const check = Buffer.from(data.subarray(pos, pos + 32));
+  pos += 32;
   const records = new Map<string, Buffer>();
   while (pos + 4 <= data.length) {
     const n = data.readUInt32BE(pos);
@@ -204,7 +230,7 @@ function parseFile(data: Buffer): { armor: string; records: Map<string, Buffer> 
     records.set(record.toString('hex', 0, TAG_BYTES), record);
     pos += n;
   }
-  return { armor, records };
+  return { salt, check, records };
 }
 
 // An entry: u32be length of a JSON header ({c: canonicalFor, i: inClear}), the header, then the plaintext.

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { appendLocalConfig } from '../../src/git/local-config.js';
@@ -50,6 +50,23 @@ describe('appendLocalConfig', () => {
     const before = readFileSync(join(r.gitDir, 'config'), 'utf8');
     expect(appendLocalConfig(r, TRICKY, () => new Map())).toBe(false);
     expect(readFileSync(join(r.gitDir, 'config'), 'utf8')).toBe(before);
+  });
+
+  it('keeps the bytes already in the file, and leaves a symlinked config to git', () => {
+    const r = repo();
+    const cfg = join(r.gitDir, 'config');
+    const latin1 = Buffer.concat([readFileSync(cfg), Buffer.from('[user]\n\tname = Jos'), Buffer.from([0xe9]), Buffer.from('\n')]);
+    writeFileSync(cfg, latin1);
+    expect(appendLocalConfig(r, TRICKY, () => readBack(r.root, r.env))).toBe(true);
+    expect(readFileSync(cfg).subarray(0, latin1.length).equals(latin1)).toBe(true);
+
+    const s = repo();
+    const target = join(tempDir(), 'shared-config');
+    writeFileSync(target, readFileSync(join(s.gitDir, 'config')));
+    rmSync(join(s.gitDir, 'config'));
+    symlinkSync(target, join(s.gitDir, 'config'));
+    expect(appendLocalConfig(s, TRICKY, () => new Map(TRICKY))).toBe(false);
+    expect(lstatSync(join(s.gitDir, 'config')).isSymbolicLink()).toBe(true);
   });
 
   it('leaves linked worktrees and values with line breaks to git config', () => {

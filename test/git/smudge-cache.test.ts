@@ -2,7 +2,8 @@ import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:f
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SealFilter } from '../../src/git/filter.js';
-import { SmudgeCache } from '../../src/git/smudge-cache.js';
+import { SmudgeCache, smudgeInputName } from '../../src/git/smudge-cache.js';
+import { X25519Identity } from '../../src/age/x25519.js';
 import { cleanupTempDirs, git, isolatedEnv, makeKey, tempDir, type TestKey } from '../helpers.js';
 
 afterAll(cleanupTempDirs);
@@ -52,11 +53,52 @@ describe('the smudge cache', () => {
     }
   });
 
+  /** The cache as its owner (or anyone else) sees it. */
+  async function cacheAs(key: TestKey): Promise<SmudgeCache> {
+    const cache = new SmudgeCache(join(root, '.git'), async () => ({ identity: new X25519Identity(key.identity) }));
+    await cache.load();
+    return cache;
+  }
+
   it('answers the next checkout of that blob without opening it', async () => {
     await smudge([me.file]);
-    // The same blob id with bytes that cannot be opened: only the cache can give the plaintext.
-    const broken = Buffer.from(blob.toString().replace(/ENC\[gitseal\.v1,[A-Za-z0-9+/]{8}/, 'ENC[gitseal.v1,AAAAAAAA'));
-    expect(await smudge([me.file], broken)).toBe(plain);
+    expect((await cacheAs(me)).get(smudgeInputName(blob))?.plaintext.toString()).toBe(plain);
+    // An entry only the cache can give: what the checkout writes comes from it.
+    const owner = await cacheAs(me);
+    const marked = '[db]\npassword = "from-the-cache"\n';
+    owner.put(smudgeInputName(Buffer.concat([blob, Buffer.from('# marked\n')])), { plaintext: Buffer.from(marked), canonicalFor: '', inClear: [] });
+    owner.save();
+    expect(await smudge([me.file], Buffer.concat([blob, Buffer.from('# marked\n')]))).toBe(marked);
+  });
+
+  it('cannot be forged with the public key alone: a cache made under another key is ignored and replaced', async () => {
+    await smudge([me.file]);
+    rmSync(cacheFile());
+    // The attacker knows me.recipient but not me's secret key; the best they can do is a cache of their own.
+    const forged = await cacheAs(stranger);
+    forged.put(smudgeInputName(blob), { plaintext: Buffer.from('[db]\npassword = "attacker"\n'), canonicalFor: '', inClear: [] });
+    forged.save();
+    expect(await smudge([me.file])).toBe(plain);
+    expect((await cacheAs(me)).get(smudgeInputName(blob))?.plaintext.toString()).toBe(plain);
+  });
+
+  it('keeps a blob only when the owner key opens it by itself', async () => {
+    // Sealed to the stranger only; opened with both keys loaded, the owner (me) first.
+    const strangerRoot = tempDir();
+    git(['init', '-q'], { cwd: strangerRoot, env: isolatedEnv(strangerRoot) });
+    writeFileSync(join(strangerRoot, '.gitseal.toml'), `[recipients]\nyou = "${stranger.recipient}"\n[profiles.dev]\nfiles = ["**/.dlt/secrets.toml"]\nrecipients = ["you"]\n`);
+    mkdirSync(join(strangerRoot, '.dlt'));
+    const f = new SealFilter(strangerRoot, [stranger.file], () => {});
+    const theirs = await f.clean(PATH, Buffer.from('[db]\npassword = "only-for-stranger"\n'));
+    f.close();
+    const both = new SealFilter(root, [me.file, stranger.file], () => {});
+    try {
+      expect((await both.smudge(PATH, theirs, 'f'.repeat(40))).toString()).toContain('only-for-stranger');
+    } finally {
+      both.close();
+    }
+    expect((await cacheAs(me)).get(smudgeInputName(theirs))).toBeUndefined();
+    expect(await smudge([me.file], theirs)).toBe(theirs.toString());
   });
 
   it('gives nothing to a clone whose identity is not the owner', async () => {
@@ -72,14 +114,25 @@ describe('the smudge cache', () => {
   });
 
   it('falls back to opening the blob when an entry was tampered with', async () => {
-    await smudge([me.file]);
+    rmSync(cacheFile(), { force: true });
+    const owner = await cacheAs(me);
+    owner.put(smudgeInputName(blob), { plaintext: Buffer.from('[db]\npassword = "stale"\n'), canonicalFor: '', inClear: [] });
+    owner.save();
     const bytes = readFileSync(cacheFile());
-    bytes[bytes.length - 5] ^= 0x01; // inside the last record's ciphertext
+    bytes[bytes.length - 5] ^= 0x01; // inside the only record's ciphertext
     writeFileSync(cacheFile(), bytes);
-    const broken = Buffer.from(blob.toString().replace(/ENC\[gitseal\.v1,[A-Za-z0-9+/]{8}/, 'ENC[gitseal.v1,AAAAAAAA'));
     const warn: string[] = [];
-    expect(await smudge([me.file], broken, warn)).toBe(broken.toString()); // not served from the damaged entry
-    expect(warn.join('\n')).toMatch(/left sealed/);
+    expect(await smudge([me.file], blob, warn)).toBe(plain); // opened, not served from the damaged entry
+    expect(warn).toEqual([]);
+    expect((await cacheAs(me)).get(smudgeInputName(blob))?.plaintext.toString()).toBe(plain); // and replaced
+  });
+
+  it('names an entry by the bytes git sent, so a blob git converted (eol=crlf) is opened as given', async () => {
+    await smudge([me.file]);
+    const crlf = Buffer.from(blob.toString().replace(/\n/g, '\r\n')); // what git hands smudge for eol=crlf
+    const opened = await smudge([me.file], crlf);
+    expect(opened).toBe(plain.replace(/\n/g, '\r\n'));
+    expect(await smudge([me.file], crlf)).toBe(opened); // now from the cache, still CRLF
     expect(await smudge([me.file])).toBe(plain);
   });
 
@@ -113,9 +166,16 @@ describe('the smudge cache', () => {
     expect((await keyless()).equals(blob)).toBe(true);
   });
 
-  it('is deleted by forget (git-seal lock)', async () => {
+  it('is deleted by forget (git-seal lock), with killed writes\' temp files, and a process still running does not bring it back', async () => {
     await smudge([me.file]);
+    const running = await cacheAs(me); // a filter that started before lock
+    const temp = join(root, '.git', 'git-seal', '.smudge-cache.123-abc.tmp');
+    writeFileSync(temp, 'ciphertext of a killed write');
     SmudgeCache.forget(join(root, '.git'));
+    expect(() => statSync(cacheFile())).toThrow();
+    expect(() => statSync(temp)).toThrow();
+    running.put(smudgeInputName(Buffer.from('later')), { plaintext: Buffer.from('x = 1\n'), canonicalFor: '', inClear: [] });
+    running.save();
     expect(() => statSync(cacheFile())).toThrow();
   });
 });
@@ -139,9 +199,7 @@ describe('data keys in the smudge cache', () => {
     };
     const armorOf = (sealed: string) => /datakey = """\n([\s\S]*?)"""/.exec(sealed)![1];
     const cacheFor = async (key: TestKey) => {
-      const { loadIdentities } = await import('../../src/age/index.js');
-      const { identities, recipients } = await loadIdentities({ identityFiles: [key.file], env: {} });
-      const cache = new SmudgeCache(join(root, '.git'), async () => ({ identities, recipient: recipients[0] }));
+      const cache = new SmudgeCache(join(root, '.git'), async () => ({ identity: new X25519Identity(key.identity) }));
       await cache.load();
       return cache;
     };
