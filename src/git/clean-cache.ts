@@ -24,7 +24,7 @@ export class CleanCache {
   private blobs?: Map<string, Buffer | { at: number; size: number }>;
   private blobFd?: number;
   /** Blobs added since the last save. */
-  private newBlobs: [string, Buffer][] = [];
+  private newBlobs = new Map<string, Buffer>();
 
   constructor(private readonly gitDir: string) {}
 
@@ -86,7 +86,7 @@ export class CleanCache {
 
   /** The bytes of the sealed blob `oid` when kept here (checked against the id), else undefined. */
   keptBlob(oid: string): Buffer | undefined {
-    const kept = this.loadBlobs().get(oid);
+    const kept = this.newBlobs.get(oid) ?? this.loadBlobs().get(oid);
     let bytes: Buffer | undefined;
     if (Buffer.isBuffer(kept)) bytes = kept;
     else if (kept && this.blobFd !== undefined) {
@@ -106,7 +106,7 @@ export class CleanCache {
     this.added.push(t);
     if (sealed && !this.blobs?.has(blobOid)) {
       this.blobs?.set(blobOid, sealed);
-      this.newBlobs.push([blobOid, sealed]);
+      this.newBlobs.set(blobOid, sealed);
     }
   }
 
@@ -153,10 +153,10 @@ export class CleanCache {
         writeFileAtomic(join(this.dir(), 'clean-cache'), all.join('\n') + '\n', 0o600, { tempBeside: true });
         this.added = [];
       }
-      if (this.newBlobs.length) {
+      if (this.newBlobs.size) {
         // Appended in one write (a torn tail is ignored when read); rewritten with the newest only past the limit.
         const file = join(this.dir(), 'clean-blobs');
-        const added = blobRecords(this.newBlobs);
+        const added = blobRecords([...this.newBlobs]);
         if ((statSync(file, { throwIfNoEntry: false })?.size ?? 0) + added.length <= MAX_BLOB_BYTES) {
           appendFileSync(file, added, { mode: 0o600 });
         } else {
@@ -173,7 +173,7 @@ export class CleanCache {
           }
           writeFileAtomic(file, blobRecords(kept.reverse()), 0o600, { tempBeside: true });
         }
-        this.newBlobs = [];
+        this.newBlobs.clear();
       }
     } catch {
       /* read-only .git */

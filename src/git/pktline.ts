@@ -262,10 +262,12 @@ export class PktLineReader {
         if (this.buffered > HIGH_WATER && !this.waiter) stream.pause();
         this.wake();
       });
-      stream.on('end', () => {
+      const end = (): void => {
         this.ended = true;
         this.wake();
-      });
+      };
+      stream.on('end', end);
+      stream.on('close', end); // destroyed without an end (a socket closed by its owner)
       stream.on('error', (err: unknown) => {
         this.failure = err;
         this.wake();

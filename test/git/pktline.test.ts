@@ -314,3 +314,15 @@ describe('PktLineWriter', () => {
     await expect(w.send()).rejects.toThrow(/EPIPE/);
   });
 });
+
+describe('PktLineReader on a stream destroyed without an end', () => {
+  it('ends cleanly at a request boundary instead of waiting for ever', async () => {
+    const stream = new PassThrough();
+    const reader = new PktLineReader(stream);
+    stream.write(Buffer.concat([Buffer.from('0011command=clean'), Buffer.from('0000')]));
+    expect(await reader.readTextList()).toEqual(['command=clean']);
+    const next = reader.readTextList();
+    stream.destroy();
+    expect(await next).toBeNull();
+  });
+});
