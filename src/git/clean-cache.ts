@@ -1,5 +1,6 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { appendFileSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
+import { cacheGeneration, newCacheGeneration } from './cache-generation.js';
+import { appendFileSync, closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-write.js';
 
@@ -20,7 +21,7 @@ export class CleanCache {
   private key?: Buffer;
   private tags?: Set<string>;
   private added: string[] = [];
-  private existed = false;
+  private generation = '';
   private blobs?: Map<string, Buffer | { at: number; size: number }>;
   private blobFd?: number;
   /** Blobs added since the last save. */
@@ -35,11 +36,11 @@ export class CleanCache {
   private load(): void {
     if (this.tags) return;
     this.tags = new Set();
+    this.generation = cacheGeneration(this.dir());
     try {
       this.key = readFileSync(join(this.dir(), 'cache-key'));
       if (this.key.length !== 32) this.key = undefined;
       for (const line of readFileSync(join(this.dir(), 'clean-cache'), 'latin1').split('\n')) if (line) this.tags.add(line);
-      this.existed = true;
     } catch {
       /* first use */
     }
@@ -48,6 +49,7 @@ export class CleanCache {
   private ensureKey(): Buffer | undefined {
     this.load();
     if (this.key) return this.key;
+    if (cacheGeneration(this.dir()) !== this.generation) return undefined; // lock ran meanwhile
     try {
       mkdirSync(this.dir(), { recursive: true, mode: 0o700 });
       const key = randomBytes(32);
@@ -147,7 +149,7 @@ export class CleanCache {
   save(): void {
     try {
       // A cache that lock deleted while this process ran stays deleted.
-      if (this.existed && !existsSync(join(this.dir(), 'clean-cache'))) return;
+      if (cacheGeneration(this.dir()) !== this.generation) return;
       if (this.added.length && this.tags) {
         const all = [...this.tags].slice(-50_000);
         writeFileAtomic(join(this.dir(), 'clean-cache'), all.join('\n') + '\n', 0o600, { tempBeside: true });
@@ -187,6 +189,7 @@ export class CleanCache {
   /** Delete a clone's clean cache (lock), with the temp files of writes killed before their rename. */
   static forget(gitDir: string): void {
     const dir = join(gitDir, 'git-seal');
+    newCacheGeneration(dir);
     const files = ['clean-cache', 'cache-key', 'clean-blobs'];
     for (const f of files) rmSync(join(dir, f), { force: true });
     let names: string[] = [];

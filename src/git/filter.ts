@@ -34,7 +34,7 @@ import { findRepo } from './repo.js';
 import { gitMaybe } from './run.js';
 
 /** One file for smudge: `meta` is what the process protocol sent (`blob`, `treeish`, `ref`). */
-interface SmudgeInput {
+export interface SmudgeInput {
   path: string;
   content: Buffer;
   blob?: string;
@@ -309,7 +309,8 @@ export class SealFilter {
     // for recipients the clone is not among), nor one that only another identity opens.
     if (result.reusedKey) {
       const cache = opened ?? (await this.opened());
-      const ownerKey = knownKey || (cache ? await this.ownerKeyOf(result.armor, path) : null);
+      const sameArmor = prevSealed !== null && result.armor === prevSealed.meta.dataKey;
+      const ownerKey = knownKey && sameArmor ? knownKey : cache ? await this.ownerKeyOf(result.armor, path) : null;
       if (cache && ownerKey && Buffer.from(ownerKey).equals(Buffer.from(result.dataKey))) cache.putDataKey(result.armor, result.dataKey);
     }
     const out = Buffer.from(result.text, 'utf8');
@@ -377,6 +378,34 @@ export class SealFilter {
     return this.open(files, true);
   }
 
+  /** Whether a plain X25519 identity is loaded (what a parallel open's worker opens with). */
+  async hasPlainKey(): Promise<boolean> {
+    return (await this.cacheOwner().catch(() => null)) !== null;
+  }
+
+  /**
+   * Take files that another thread opened with this clone's plain X25519 key (parallel-open.ts): the
+   * checkout's checks and caches, as open() does for its own. Returns the plaintexts.
+   */
+  async adoptOpened(files: readonly { input: SmudgeInput; plaintext: Buffer; dataKey: Uint8Array }[]): Promise<Buffer[]> {
+    this.stamps.clear();
+    const cache = files.length ? await this.opened() : null;
+    return files.map(({ input: { path, content, blob }, plaintext, dataKey }) => {
+      try {
+        const sealed = parseSealed(decodeText(content, path), path);
+        if (sealed) {
+          this.warnValuesInClear(path, sealed);
+          const canonicalFor = this.rememberCheckout(path, sealed, plaintext, blob);
+          cache?.putDataKey(sealed.meta.dataKey, dataKey);
+          cache?.put(smudgeInputName(content), { plaintext, canonicalFor, inClear: unsealedValues(sealed).map((v) => v.path) });
+        }
+      } catch {
+        /* it opened there, so it parses here; nothing to remember otherwise */
+      }
+      return plaintext;
+    });
+  }
+
   /**
    * `git diff`'s view of a file (diff.git-seal.textconv): opened as smudge opens it, but it is not a
    * checkout: values in clear are not warned about, and nothing is remembered for the clean cache (git
@@ -391,7 +420,8 @@ export class SealFilter {
     const out = files.map((f) => f.content);
     const sealed: { i: number; sealed: SealedFile; file: string }[] = [];
     // A checkout of blobs this clone opened before takes them from the smudge cache (see smudge-cache.ts).
-    const cache = checkout && files.some((f) => f.path !== CONFIG_FILE) ? await this.opened() : null;
+    // Only in the long-running filter (git sends blob ids there): a one-file smudge process would load and rewrite it per file.
+    const cache = checkout && files.some((f) => f.blob && f.path !== CONFIG_FILE) ? await this.opened() : null;
     const names = new Map<number, string>();
     files.forEach(({ path, content, meta, blob }, i) => {
       if (path === CONFIG_FILE) return;

@@ -10,7 +10,8 @@ import { assertIndexUnlocked, updateIndex } from './index-lock.js';
 import { SealFilter } from './filter.js';
 import { SmudgeCache } from './smudge-cache.js';
 import { CleanCache } from './clean-cache.js';
-import { appendLocalConfig } from './local-config.js';
+import { appendLocalConfig, configSnapshot } from './local-config.js';
+import { openInParallel } from './parallel-open.js';
 import { stopPoint } from '../util/test-hook.js';
 import { plaintextOnDisk, scrubGitDir, sealInPlace, untrackedPlaintext } from './leftovers.js';
 import { listFiles, type TreeEntry } from './list-files.js';
@@ -227,7 +228,7 @@ async function writeHere(repo: Repo, entries: readonly TreeEntry[], { seen, blob
   const written: string[] = [];
   try {
     const blobs = entries.map((e) => staged.get(e.oid)!);
-    const contents = filter ? await filter.smudgeMany(entries.map((e, i) => ({ path: e.path, content: blobs[i], blob: e.oid }))) : blobs;
+    const contents = filter ? await openInParallel(filter, entries.map((e, i) => ({ path: e.path, content: blobs[i], blob: e.oid })), identityFiles) : blobs;
     for (const [i, e] of entries.entries()) {
       const dir = dirname(join(repo.root, e.path));
       const temp = temps.get(dir) ?? temps.set(dir, tempDirFor(dir)).get(dir)!;
@@ -272,10 +273,11 @@ export interface InstallResult {
 export async function install(repo: Repo, opts: { identityFiles?: string[] } = {}): Promise<InstallResult> {
   const cmd = selfCommand(repo.root);
   const wanted = filterConfig(cmd);
+  const snapshot = configSnapshot(repo);
   const current = installedConfig(repo);
   const missing = wanted.filter(([k, v]) => current.get(k) !== v);
   // A clone without any of it gets it in one write; otherwise `git config` sets what differs.
-  const appended = missing.length > 0 && current.size === 0 && appendLocalConfig(repo, wanted, () => installedConfig(repo));
+  const appended = missing.length > 0 && current.size === 0 && snapshot !== null && appendLocalConfig(repo, wanted, () => installedConfig(repo), snapshot);
   if (!appended) for (const [k, v] of missing) git(['config', '--local', k, v], { cwd: repo.root });
   const files = trackedSealedFiles(repo.root);
   const refreshed = await recheckout(repo, await modifiedFiles(repo, files), opts.identityFiles ?? [], true);

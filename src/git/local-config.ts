@@ -7,10 +7,11 @@ import type { Repo } from './repo.js';
  * `git config` process per key: git's lock protocol (create `config.lock` exclusively, write, fsync,
  * rename over `config`), appending one section per name. Returns false, having changed nothing, when it
  * cannot be sure of the result (a linked worktree, a symlinked config, the lock taken, a value it would
- * have to escape beyond quotes); the caller then runs `git config` per key. `verify` reads the config back through git
- * and must return the entries as git sees them; on any difference the old file is put back.
+ * have to escape beyond quotes, a file changed since the caller's `expected` snapshot, taken before it
+ * looked for the keys); the caller then runs `git config` per key. `verify` reads the config back
+ * through git and must return the entries as git sees them; on any difference the old file is put back.
  */
-export function appendLocalConfig(repo: Repo, entries: readonly [string, string][], verify: () => Map<string, string>): boolean {
+export function appendLocalConfig(repo: Repo, entries: readonly [string, string][], verify: () => Map<string, string>, expected: Buffer): boolean {
   const file = join(repo.gitDir, 'config');
   if (existsSync(join(repo.gitDir, 'commondir'))) return false;
   try {
@@ -20,13 +21,23 @@ export function appendLocalConfig(repo: Repo, entries: readonly [string, string]
   }
   const block = configBlock(entries);
   if (block === null) return false;
-  const written = underLock(file, (before) => Buffer.concat([before, Buffer.from(before.length === 0 || before[before.length - 1] === 0x0a ? '' : '\n'), Buffer.from(block, 'utf8')]));
+  // Only onto the file the caller looked at: a write since (another install, git config) may have set these keys.
+  const written = underLock(file, (before) => (!before.equals(expected) ? null : Buffer.concat([before, Buffer.from(before.length === 0 || before[before.length - 1] === 0x0a ? '' : '\n'), Buffer.from(block, 'utf8')])));
   if (!written) return false;
   const seen = verify();
   if (entries.every(([k, v]) => seen.get(k) === v)) return true;
   // Undo, unless someone changed the file since.
   underLock(file, (now) => (now.equals(written.after) ? written.before : null));
   return false;
+}
+
+/** The repository config's bytes, to pass to appendLocalConfig after reading what it holds; null without one. */
+export function configSnapshot(repo: Repo): Buffer | null {
+  try {
+    return readFileSync(join(repo.gitDir, 'config'));
+  } catch {
+    return null;
+  }
 }
 
 /**

@@ -1,5 +1,6 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cacheGeneration, newCacheGeneration } from './cache-generation.js';
 import { join } from 'node:path';
 import type { X25519Identity } from '../age/x25519.js';
 import { hkdfSha256 } from '../crypto/hkdf.js';
@@ -62,7 +63,7 @@ export class SmudgeCache {
   private state: Loaded | null = null;
   private readonly added = new Map<string, Buffer>();
   private dropped = false;
-  private existed = false;
+  private generation = '';
 
   constructor(
     private readonly gitDir: string,
@@ -89,7 +90,7 @@ export class SmudgeCache {
     } catch {
       /* no cache yet */
     }
-    this.existed = data !== null;
+    this.generation = cacheGeneration(join(this.gitDir, 'git-seal'));
     const parsed = data && parseFile(data);
     if (parsed) {
       const keys = deriveKeys(owner.identity, parsed.salt);
@@ -155,7 +156,7 @@ export class SmudgeCache {
   save(): void {
     const state = this.state;
     if (!state || (this.added.size === 0 && !this.dropped)) return;
-    if (this.existed && !existsSync(this.path())) return; // lock deleted it while this process ran
+    if (cacheGeneration(join(this.gitDir, 'git-seal')) !== this.generation) return; // lock deleted it while this process ran
     const records = [...state.records.values(), ...this.added.values()];
     let size = records.reduce((n, r) => n + 4 + r.length, 0);
     let first = 0;
@@ -175,6 +176,7 @@ export class SmudgeCache {
   /** Delete a clone's cache (lock), with the temp files of writes that were killed before their rename. */
   static forget(gitDir: string): void {
     const dir = join(gitDir, 'git-seal');
+    newCacheGeneration(dir);
     rmSync(join(dir, FILE), { force: true });
     let names: string[] = [];
     try {

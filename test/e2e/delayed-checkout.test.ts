@@ -76,7 +76,7 @@ describe('delayed checkout with an age plugin identity', () => {
     expect(r.status, r.stderr).toBe(0);
     for (let i = 0; i < 20; i++) expect(readFileSync(join(dir, file(i)), 'utf8')).toBe(`token_${i} = "plugin-secret-${i}"\n`);
     expect(sessions()).toBe(1);
-    // No smudge cache with a plugin identity, even beside a plain key: it would make these files readable without the plugin.
+    // Nothing only the plugin opens is kept in the smudge cache, even beside a plain key (it would then open without the plugin).
     expect(existsSync(join(dir, '.git', 'git-seal', 'smudge-cache'))).toBe(false);
     const plainKey = join(alice.home, 'plain-key.txt');
     expect(run('age-keygen', ['-o', plainKey], { env }).status).toBe(0);

@@ -178,6 +178,15 @@ describe('the smudge cache', () => {
     running.save();
     expect(() => statSync(cacheFile())).toThrow();
   });
+
+  it('a filter that started before any cache existed does not write one after lock either', async () => {
+    SmudgeCache.forget(join(root, '.git'));
+    const running = await cacheAs(me); // nothing to load yet
+    SmudgeCache.forget(join(root, '.git')); // lock runs now
+    running.put(smudgeInputName(Buffer.from('later')), { plaintext: Buffer.from('x = 1\n'), canonicalFor: '', inClear: [] });
+    running.save();
+    expect(() => statSync(cacheFile())).toThrow();
+  });
 });
 
 describe('data keys in the smudge cache', () => {

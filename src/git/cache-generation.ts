@@ -1,0 +1,27 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * `lock` deletes the caches in `.git/git-seal/`; a filter process that was already running must not write
+ * them back when it ends. lock also writes a new generation here, and a cache saves only while the
+ * generation it read when it loaded is still the current one.
+ */
+const FILE = 'cache-generation';
+
+export function cacheGeneration(gitSealDir: string): string {
+  try {
+    return readFileSync(join(gitSealDir, FILE), 'latin1');
+  } catch {
+    return '';
+  }
+}
+
+/** Start a new generation: caches loaded before now do not save. */
+export function newCacheGeneration(gitSealDir: string): void {
+  try {
+    writeFileSync(join(gitSealDir, FILE), randomBytes(16).toString('hex'), { mode: 0o600 });
+  } catch {
+    /* no git-seal dir: no cache to protect */
+  }
+}
