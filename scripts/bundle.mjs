@@ -10,7 +10,7 @@ const tmp = `dist/.bundle-${process.pid}`;
 const result = await build({
   metafile: true,
   // exec gets its own entry without yargs: it wraps other commands, so its cold start counts.
-  entryPoints: { cli: 'src/cli.ts', exec: 'src/exec-main.ts', filter: 'src/filter-main.ts', 'open-worker': 'src/git/open-worker.ts' },
+  entryPoints: { cli: 'src/cli.ts', exec: 'src/exec-main.ts', filter: 'src/filter-main.ts' },
   outdir: tmp,
   bundle: true,
   splitting: true,

@@ -34,7 +34,7 @@ import { findRepo } from './repo.js';
 import { gitMaybe } from './run.js';
 
 /** One file for smudge: `meta` is what the process protocol sent (`blob`, `treeish`, `ref`). */
-export interface SmudgeInput {
+interface SmudgeInput {
   path: string;
   content: Buffer;
   blob?: string;
@@ -376,34 +376,6 @@ export class SealFilter {
   async smudgeMany(files: readonly SmudgeInput[]): Promise<Buffer[]> {
     this.stamps.clear();
     return this.open(files, true);
-  }
-
-  /** Whether a plain X25519 identity is loaded (what a parallel open's worker opens with). */
-  async hasPlainKey(): Promise<boolean> {
-    return (await this.cacheOwner().catch(() => null)) !== null;
-  }
-
-  /**
-   * Take files that another thread opened with this clone's plain X25519 key (parallel-open.ts): the
-   * checkout's checks and caches, as open() does for its own. Returns the plaintexts.
-   */
-  async adoptOpened(files: readonly { input: SmudgeInput; plaintext: Buffer; dataKey: Uint8Array }[]): Promise<Buffer[]> {
-    this.stamps.clear();
-    const cache = files.length ? await this.opened() : null;
-    return files.map(({ input: { path, content, blob }, plaintext, dataKey }) => {
-      try {
-        const sealed = parseSealed(decodeText(content, path), path);
-        if (sealed) {
-          this.warnValuesInClear(path, sealed);
-          const canonicalFor = this.rememberCheckout(path, sealed, plaintext, blob);
-          cache?.putDataKey(sealed.meta.dataKey, dataKey);
-          cache?.put(smudgeInputName(content), { plaintext, canonicalFor, inClear: unsealedValues(sealed).map((v) => v.path) });
-        }
-      } catch {
-        /* it opened there, so it parses here; nothing to remember otherwise */
-      }
-      return plaintext;
-    });
   }
 
   /**

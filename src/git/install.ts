@@ -11,7 +11,6 @@ import { SealFilter } from './filter.js';
 import { SmudgeCache } from './smudge-cache.js';
 import { CleanCache } from './clean-cache.js';
 import { appendLocalConfig, configSnapshot } from './local-config.js';
-import { openInParallel } from './parallel-open.js';
 import { stopPoint } from '../util/test-hook.js';
 import { plaintextOnDisk, scrubGitDir, sealInPlace, untrackedPlaintext } from './leftovers.js';
 import { listFiles, type TreeEntry } from './list-files.js';
@@ -228,7 +227,7 @@ async function writeHere(repo: Repo, entries: readonly TreeEntry[], { seen, blob
   const written: string[] = [];
   try {
     const blobs = entries.map((e) => staged.get(e.oid)!);
-    const contents = filter ? await openInParallel(filter, entries.map((e, i) => ({ path: e.path, content: blobs[i], blob: e.oid })), identityFiles) : blobs;
+    const contents = filter ? await filter.smudgeMany(entries.map((e, i) => ({ path: e.path, content: blobs[i], blob: e.oid }))) : blobs;
     for (const [i, e] of entries.entries()) {
       const dir = dirname(join(repo.root, e.path));
       const temp = temps.get(dir) ?? temps.set(dir, tempDirFor(dir)).get(dir)!;
