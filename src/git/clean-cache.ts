@@ -26,6 +26,7 @@ export class CleanCache {
   private blobFd?: number;
   /** Blobs added since the last save. */
   private newBlobs = new Map<string, Buffer>();
+  private pendingBytes = 0;
 
   constructor(private readonly gitDir: string) {}
 
@@ -109,6 +110,14 @@ export class CleanCache {
     if (sealed && !this.blobs?.has(blobOid)) {
       this.blobs?.set(blobOid, sealed);
       this.newBlobs.set(blobOid, sealed);
+      this.pendingBytes += sealed.length;
+      if (this.pendingBytes > FLUSH_BYTES) {
+        try {
+          this.flushBlobs();
+        } catch {
+          /* read-only .git: kept in memory until save gives up too */
+        }
+      }
     }
   }
 
@@ -155,28 +164,7 @@ export class CleanCache {
         writeFileAtomic(join(this.dir(), 'clean-cache'), all.join('\n') + '\n', 0o600, { tempBeside: true });
         this.added = [];
       }
-      if (this.newBlobs.size) {
-        // Appended in one write (a torn tail is ignored when read); rewritten with the newest only past the limit.
-        const file = join(this.dir(), 'clean-blobs');
-        const added = blobRecords([...this.newBlobs]);
-        if ((statSync(file, { throwIfNoEntry: false })?.size ?? 0) + added.length <= MAX_BLOB_BYTES) {
-          appendFileSync(file, added, { mode: 0o600 });
-        } else {
-          const blobs = this.loadBlobs();
-          for (const [oid, bytes] of this.newBlobs) blobs.set(oid, bytes);
-          const kept: [string, Buffer][] = [];
-          let size = 0;
-          for (const [oid, where] of [...blobs].reverse()) {
-            const bytes = Buffer.isBuffer(where) ? where : Buffer.allocUnsafe(where.size);
-            if (!Buffer.isBuffer(where) && readSync(this.blobFd!, bytes, 0, where.size, where.at) !== where.size) continue;
-            size += 5 + oid.length + bytes.length;
-            if (size > MAX_BLOB_BYTES / 4) break;
-            kept.push([oid, bytes]);
-          }
-          writeFileAtomic(file, blobRecords(kept.reverse()), 0o600, { tempBeside: true });
-        }
-        this.newBlobs.clear();
-      }
+      this.flushBlobs();
     } catch {
       /* read-only .git */
     } finally {
@@ -185,6 +173,51 @@ export class CleanCache {
       this.blobs = undefined;
     }
   }
+
+  /**
+   * Write the blobs added since the last write: appended in one write (a torn tail is ignored when read),
+   * or past the limit the file is rewritten with the newest quarter. Called by save, and as soon as 4 MiB
+   * wait, so memory does not grow with the number of files.
+   */
+  private flushBlobs(): void {
+    if (this.newBlobs.size === 0) return;
+    if (cacheGeneration(this.dir()) !== this.generation) return void this.newBlobs.clear();
+    const file = join(this.dir(), 'clean-blobs');
+    const entries = [...this.newBlobs];
+    this.newBlobs.clear();
+    this.pendingBytes = 0;
+    const added = blobRecords(entries);
+    const base = statSync(file, { throwIfNoEntry: false })?.size ?? 0;
+    if (base + added.length <= MAX_BLOB_BYTES) {
+      appendFileSync(file, added, { mode: 0o600 });
+      // Held bytes give way to where they now are in the file (read back by offset, checked by hash).
+      if (this.blobs) {
+        this.blobFd ??= openSync(file, 'r');
+        let at = base;
+        for (const [oid, bytes] of entries) {
+          this.blobs.set(oid, { at: at + 5 + oid.length, size: bytes.length });
+          at += 5 + oid.length + bytes.length;
+        }
+      }
+      return;
+    }
+    const blobs = this.loadBlobs();
+    for (const [oid, bytes] of entries) blobs.set(oid, bytes);
+    const kept: [string, Buffer][] = [];
+    let size = 0;
+    for (const [oid, where] of [...blobs].reverse()) {
+      const bytes = Buffer.isBuffer(where) ? where : Buffer.allocUnsafe(where.size);
+      if (!Buffer.isBuffer(where) && readSync(this.blobFd!, bytes, 0, where.size, where.at) !== where.size) continue;
+      size += 5 + oid.length + bytes.length;
+      if (size > MAX_BLOB_BYTES / 4) break;
+      kept.push([oid, bytes]);
+    }
+    writeFileAtomic(file, blobRecords(kept.reverse()), 0o600, { tempBeside: true });
+    if (this.blobFd !== undefined) closeSync(this.blobFd);
+    this.blobFd = undefined;
+    this.blobs = undefined; // read again from the new file when needed
+  }
+
 
   /** Delete a clone's clean cache (lock), with the temp files of writes killed before their rename. */
   static forget(gitDir: string): void {
@@ -201,6 +234,9 @@ export class CleanCache {
     for (const name of names) if (files.some((f) => name.startsWith(`.${f}.`)) && name.endsWith('.tmp')) rmSync(join(dir, name), { force: true });
   }
 }
+
+/** Blobs held in memory before they are written. */
+const FLUSH_BYTES = 4 << 20;
 
 /** The sealed blobs kept for hits: the file grows up to this size, then keeps the newest quarter. */
 const MAX_BLOB_BYTES = 64 << 20;

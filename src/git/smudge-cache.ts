@@ -1,5 +1,5 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { cacheGeneration, newCacheGeneration } from './cache-generation.js';
 import { join } from 'node:path';
 import type { X25519Identity } from '../age/x25519.js';
@@ -27,8 +27,10 @@ const FILE = 'smudge-cache';
 const MAGIC = Buffer.from('git-seal smudge cache v2\n');
 const SALT_BYTES = 32;
 const TAG_BYTES = 32;
-/** The file is rewritten whole; older entries go first beyond this size. */
+/** New records are appended; past this size the file is rewritten with the newest half. */
 const MAX_BYTES = 16 << 20;
+/** New records held in memory before they are written. */
+const FLUSH_BYTES = 4 << 20;
 
 interface Keys {
   enc: Buffer;
@@ -40,6 +42,8 @@ interface Keys {
 interface Loaded {
   salt: Buffer;
   keys: Keys;
+  /** Not on disk yet (no file, or one under another key): the next save writes a new file. */
+  fresh: boolean;
   /** Records of the file read, by tag (hex): tag || nonce || ciphertext. */
   records: Map<string, Buffer>;
 }
@@ -62,7 +66,11 @@ export class SmudgeCache {
   private loaded?: Promise<Loaded | null>;
   private state: Loaded | null = null;
   private readonly added = new Map<string, Buffer>();
+  private addedBytes = 0;
+  /** Tags written by this process's earlier saves (their records are no longer held in memory). */
+  private readonly written = new Set<string>();
   private dropped = false;
+  private readonly droppedTags = new Set<string>();
   private generation = '';
 
   constructor(
@@ -94,10 +102,10 @@ export class SmudgeCache {
     const parsed = data && parseFile(data);
     if (parsed) {
       const keys = deriveKeys(owner.identity, parsed.salt);
-      if (timingSafeEqual(keys.check, parsed.check)) return { salt: parsed.salt, keys, records: parsed.records };
+      if (timingSafeEqual(keys.check, parsed.check)) return { salt: parsed.salt, keys, fresh: false, records: parsed.records };
     }
     const salt = randomBytes(SALT_BYTES);
-    return { salt, keys: deriveKeys(owner.identity, salt), records: new Map() };
+    return { salt, keys: deriveKeys(owner.identity, salt), fresh: true, records: new Map() };
   }
 
   /** What smudge gave for this input (named by smudgeInputName), if this clone opened it before (call load() first). */
@@ -121,6 +129,7 @@ export class SmudgeCache {
       return xchachaOpen(state.keys.enc, nonce, record.subarray(0, TAG_BYTES), record.subarray(TAG_BYTES + XCHACHA_NONCE_BYTES));
     } catch {
       state.records.delete(tag); // damaged or forged: open the blob instead, and let a put replace it
+      this.droppedTags.add(tag);
       this.dropped = true;
       return undefined;
     }
@@ -130,10 +139,13 @@ export class SmudgeCache {
     const state = this.state;
     if (!state) return;
     const tag = tagOf(state.keys, name);
-    if (this.added.has(tag) || state.records.has(tag)) return;
+    if (this.added.has(tag) || state.records.has(tag) || this.written.has(tag)) return;
     const tagBytes = Buffer.from(tag, 'hex');
     const nonce = randomBytes(XCHACHA_NONCE_BYTES);
-    this.added.set(tag, Buffer.concat([tagBytes, nonce, xchachaSeal(state.keys.enc, nonce, tagBytes, body)]));
+    const record = Buffer.concat([tagBytes, nonce, xchachaSeal(state.keys.enc, nonce, tagBytes, body)]);
+    this.added.set(tag, record);
+    this.addedBytes += record.length;
+    if (this.addedBytes > FLUSH_BYTES) this.save(); // memory stays flat however many files a checkout has
   }
 
   /** A data key this clone unwrapped before, by its armored age file (call load() first). */
@@ -157,17 +169,29 @@ export class SmudgeCache {
     const state = this.state;
     if (!state || (this.added.size === 0 && !this.dropped)) return;
     if (cacheGeneration(join(this.gitDir, 'git-seal')) !== this.generation) return; // lock deleted it while this process ran
-    const records = [...state.records.values(), ...this.added.values()];
-    let size = records.reduce((n, r) => n + 4 + r.length, 0);
-    let first = 0;
-    while (size > MAX_BYTES && first < records.length) size -= 4 + records[first++].length;
-    const parts: Buffer[] = [MAGIC, state.salt, state.keys.check];
-    for (const r of records.slice(first)) parts.push(u32(r.length), r);
+    const added = [...this.added.values()];
     try {
-      writeFileAtomic(this.path(), Buffer.concat(parts), 0o600, { tempBeside: true });
-      for (const [tag, r] of this.added) state.records.set(tag, r);
+      const onDisk = state.fresh ? 0 : (statSync(this.path(), { throwIfNoEntry: false })?.size ?? 0);
+      if (!state.fresh && !this.dropped && onDisk > 0 && onDisk + added.reduce((n, r) => n + 4 + r.length, 0) <= MAX_BYTES) {
+        // New records appended in one write; the file format is a header, then records.
+        appendFileSync(this.path(), Buffer.concat(added.flatMap((r) => [u32(r.length), r])));
+      } else {
+        // A new file, one with a damaged record, or past the limit: rewritten with the newest that fit half of it.
+        const records = [...(state.fresh ? [] : readRecords(this.path(), state, this.droppedTags)), ...added];
+        let size = records.reduce((n, r) => n + 4 + r.length, 0);
+        const limit = size > MAX_BYTES ? MAX_BYTES / 2 : MAX_BYTES;
+        let first = 0;
+        while (size > limit && first < records.length) size -= 4 + records[first++].length;
+        const parts: Buffer[] = [MAGIC, state.salt, state.keys.check];
+        for (const r of records.slice(first)) parts.push(u32(r.length), r);
+        writeFileAtomic(this.path(), Buffer.concat(parts), 0o600, { tempBeside: true });
+        state.fresh = false;
+      }
+      for (const tag of this.added.keys()) this.written.add(tag);
       this.added.clear();
+      this.addedBytes = 0;
       this.dropped = false;
+      this.droppedTags.clear();
     } catch {
       /* read-only .git */
     }
@@ -214,6 +238,19 @@ function u32(n: number): Buffer {
   const b = Buffer.alloc(4);
   b.writeUInt32BE(n);
   return b;
+}
+
+/** The records of the file on disk that are still under `state`'s key (another process may have appended). */
+function readRecords(path: string, state: Loaded, dropped: ReadonlySet<string>): Buffer[] {
+  let data: Buffer;
+  try {
+    data = readFileSync(path);
+  } catch {
+    return [];
+  }
+  const parsed = parseFile(data);
+  if (!parsed || !parsed.salt.equals(state.salt)) return [];
+  return [...parsed.records].filter(([tag]) => !dropped.has(tag)).map(([, r]) => r);
 }
 
 function parseFile(data: Buffer): { salt: Buffer; check: Buffer; records: Map<string, Buffer> } | null {
