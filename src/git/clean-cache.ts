@@ -1,6 +1,6 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { cacheGeneration, newCacheGeneration } from './cache-generation.js';
-import { appendFileSync, closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
+import { cacheGeneration, forgetCacheFiles } from './cache-generation.js';
+import { appendFileSync, closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-write.js';
 
@@ -221,17 +221,7 @@ export class CleanCache {
 
   /** Delete a clone's clean cache (lock), with the temp files of writes killed before their rename. */
   static forget(gitDir: string): void {
-    const dir = join(gitDir, 'git-seal');
-    newCacheGeneration(dir);
-    const files = ['clean-cache', 'cache-key', 'clean-blobs'];
-    for (const f of files) rmSync(join(dir, f), { force: true });
-    let names: string[] = [];
-    try {
-      names = readdirSync(dir);
-    } catch {
-      /* no git-seal dir */
-    }
-    for (const name of names) if (files.some((f) => name.startsWith(`.${f}.`)) && name.endsWith('.tmp')) rmSync(join(dir, name), { force: true });
+    forgetCacheFiles(join(gitDir, 'git-seal'), ['clean-cache', 'cache-key', 'clean-blobs']);
   }
 }
 

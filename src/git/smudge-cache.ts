@@ -1,6 +1,6 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { appendFileSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { cacheGeneration, newCacheGeneration } from './cache-generation.js';
+import { appendFileSync, readFileSync, statSync } from 'node:fs';
+import { cacheGeneration, forgetCacheFiles } from './cache-generation.js';
 import { join } from 'node:path';
 import type { X25519Identity } from '../age/x25519.js';
 import { hkdfSha256 } from '../crypto/hkdf.js';
@@ -199,16 +199,7 @@ export class SmudgeCache {
 
   /** Delete a clone's cache (lock), with the temp files of writes that were killed before their rename. */
   static forget(gitDir: string): void {
-    const dir = join(gitDir, 'git-seal');
-    newCacheGeneration(dir);
-    rmSync(join(dir, FILE), { force: true });
-    let names: string[] = [];
-    try {
-      names = readdirSync(dir);
-    } catch {
-      /* no git-seal dir */
-    }
-    for (const name of names) if (name.startsWith(`.${FILE}.`) && name.endsWith('.tmp')) rmSync(join(dir, name), { force: true });
+    forgetCacheFiles(join(gitDir, 'git-seal'), [FILE]);
   }
 }
 
