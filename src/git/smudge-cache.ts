@@ -164,7 +164,7 @@ export class SmudgeCache {
     this.seal(input, encodeEntry(entry));
   }
 
-  /** Write new entries (atomically, newest kept up to 16 MiB). Errors are ignored: it is only a cache. */
+  /** Write new entries: appended, or the file rewritten atomically when new, damaged or past 16 MiB. Errors are ignored: it is only a cache. */
   save(): void {
     const state = this.state;
     if (!state || (this.added.size === 0 && !this.dropped)) return;
