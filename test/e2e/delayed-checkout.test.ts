@@ -119,6 +119,51 @@ describe('delayed checkout with an age plugin identity', () => {
   });
 });
 
+describe('a checkout with an age plugin and a plain key', () => {
+  it('starts the plugin once and keeps in the smudge cache only the files the plain key opens', async () => {
+    const { SmudgeCache, smudgeInputName } = await import('../../src/git/smudge-cache.js');
+    const { X25519Identity } = await import('../../src/age/x25519.js');
+    const pluginDir = join(ROOT, 'test', 'fixtures', 'plugin');
+    const alice = person('alice', { withKey: false });
+    const gen = run('node', [join(pluginDir, 'gitsealtest-plugin.cjs'), '--generate'], { env: alice.env });
+    expect(gen.status, gen.stderr).toBe(0);
+    const pluginRecipient = /# public key: (\S+)/.exec(gen.stdout)![1];
+    const pluginIdentity = gen.stdout.split('\n').find((l) => l.startsWith('AGE-PLUGIN-'))!;
+    const plainKey = join(alice.home, 'plain-key.txt');
+    const log = join(alice.home, 'sessions.log');
+    const baseEnv = { ...alice.env, PATH: `${pluginDir}${delimiter}${alice.env.PATH ?? ''}`, GITSEALTEST_LOG: log };
+    expect(run('age-keygen', ['-o', plainKey], { env: baseEnv }).status).toBe(0);
+    const plainIdentity = readFileSync(plainKey, 'utf8').split('\n').find((l) => l.startsWith('AGE-SECRET-KEY-'))!;
+    const plainRecipient = /public key: (\S+)/.exec(readFileSync(plainKey, 'utf8'))![1];
+    const env = { ...baseEnv, GITSEAL_AGE_KEY: pluginIdentity, GITSEAL_AGE_KEY_FILE: plainKey };
+    const dir = newRepo(alice, 'gitseal-mixed-');
+    writeFileSync(
+      join(dir, '.gitseal.toml'),
+      `version = 1\n[recipients]\nhw = "${pluginRecipient}"\nplain = "${plainRecipient}"\n[profiles.dev]\nfiles = ["**/.dlt/secrets.toml"]\nrecipients = ["hw"]\n[profiles.prod]\nfiles = ["**/.dlt/prod.secrets.toml"]\nrecipients = ["plain"]\n`,
+    );
+    expect(gitSeal(['init', '--no-hook'], { cwd: dir, env }).status).toBe(0);
+    const files = Array.from({ length: 12 }, (_, i) => (i % 2 ? `p${i}/.dlt/prod.secrets.toml` : `p${i}/.dlt/secrets.toml`));
+    files.forEach((f, i) => {
+      mkdirSync(join(dir, f, '..'), { recursive: true });
+      writeFileSync(join(dir, f), `token_${i} = "mixed-secret-${i}"\n`);
+    });
+    expect(run('git', ['add', '-A'], { cwd: dir, env }).status).toBe(0);
+    expect(run('git', ['commit', '-q', '-m', 'secrets'], { cwd: dir, env }).status).toBe(0);
+    for (const f of files) rmSync(join(dir, f));
+    writeFileSync(log, '');
+    const r = run('git', ['checkout', '--', '.'], { cwd: dir, env });
+    expect(r.status, r.stderr).toBe(0);
+    files.forEach((f, i) => expect(readFileSync(join(dir, f), 'utf8')).toBe(`token_${i} = "mixed-secret-${i}"\n`));
+    expect(readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('identity-v1')).length).toBe(1);
+    const cache = new SmudgeCache(join(dir, '.git'), async () => ({ identity: new X25519Identity(plainIdentity) }));
+    await cache.load();
+    for (const f of files) {
+      const blob = Buffer.from(run('git', ['cat-file', 'blob', `:${f}`], { cwd: dir, env }).stdout);
+      expect(cache.get(smudgeInputName(blob)) !== undefined, f).toBe(f.includes('prod.'));
+    }
+  });
+});
+
 /** An X25519 recipient when the age CLI is missing. */
 function bech32Recipient(): string {
   return 'age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq';
