@@ -1,8 +1,8 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { cacheGeneration, forgetCacheFiles } from './cache-generation.js';
 import { appendFileSync, closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-write.js';
+import { cacheGeneration, forgetCacheFiles } from './cache-generation.js';
 
 /**
  * Remembers which (path, sealed blob, plaintext, recipients) combinations are already in sync, so that

@@ -4,6 +4,7 @@ import type { Identity } from 'age-encryption';
 import { GitSealError } from '../errors.js';
 import { loadIdentities, unwrapDataKey, type LoadedIdentities } from '../age/index.js';
 import { PluginIdentity } from '../age/plugin-identity.js';
+import { X25519Identity } from '../age/x25519.js';
 import { assembleSealed, META_TABLE, sealedBody } from '../format/meta.js';
 import {
   isSealedScalar,
@@ -29,7 +30,6 @@ import { IndexReadAhead } from './index-read-ahead.js';
 import { isArchiveSmudge } from './archive.js';
 import { blobOid, CleanCache } from './clean-cache.js';
 import { SmudgeCache, smudgeInputName, type CacheOwner, type OpenedBlob } from './smudge-cache.js';
-import { X25519Identity } from '../age/x25519.js';
 import { findRepo } from './repo.js';
 import { gitMaybe } from './run.js';
 

@@ -1,12 +1,12 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { appendFileSync, readFileSync, statSync } from 'node:fs';
-import { cacheGeneration, forgetCacheFiles } from './cache-generation.js';
 import { join } from 'node:path';
 import type { X25519Identity } from '../age/x25519.js';
 import { hkdfSha256 } from '../crypto/hkdf.js';
 import { XCHACHA_NONCE_BYTES, xchachaOpen, xchachaSeal } from '../crypto/xchacha.js';
 import type { PathSegment } from '../toml/index.js';
 import { writeFileAtomic } from './atomic-write.js';
+import { cacheGeneration, forgetCacheFiles } from './cache-generation.js';
 
 /** What opening one sealed blob gave, kept so that the next checkout of that blob needs no unwrap or value decryption. */
 export interface OpenedBlob {

@@ -1,6 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { X25519Identity } from '../../src/age/x25519.js';
+import { SmudgeCache, smudgeInputName } from '../../src/git/smudge-cache.js';
 import { cleanupTempDirs, gitSeal, newRepo, person, ROOT, run, tempDir } from '../helpers.js';
 
 afterAll(cleanupTempDirs);
@@ -50,16 +52,23 @@ describe('delayed checkout', () => {
   });
 });
 
+/** Alice with a test age plugin identity on PATH; its plugin logs each session to `log`. */
+function pluginUser() {
+  const pluginDir = join(ROOT, 'test', 'fixtures', 'plugin');
+  const alice = person('alice', { withKey: false });
+  const gen = run('node', [join(pluginDir, 'gitsealtest-plugin.cjs'), '--generate'], { env: alice.env });
+  expect(gen.status, gen.stderr).toBe(0);
+  const recipient = /# public key: (\S+)/.exec(gen.stdout)![1];
+  const identity = gen.stdout.split('\n').find((l) => l.startsWith('AGE-PLUGIN-'))!;
+  const log = join(alice.home, 'sessions.log');
+  const env = { ...alice.env, PATH: `${pluginDir}${delimiter}${alice.env.PATH ?? ''}`, GITSEAL_AGE_KEY: identity, GITSEALTEST_LOG: log };
+  const sessions = () => readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('identity-v1')).length;
+  return { alice, recipient, log, env, sessions };
+}
+
 describe('delayed checkout with an age plugin identity', () => {
   it('a checkout of 20 sealed files starts the plugin once', () => {
-    const pluginDir = join(ROOT, 'test', 'fixtures', 'plugin');
-    const alice = person('alice', { withKey: false });
-    const gen = run('node', [join(pluginDir, 'gitsealtest-plugin.cjs'), '--generate'], { env: alice.env });
-    expect(gen.status, gen.stderr).toBe(0);
-    const recipient = /# public key: (\S+)/.exec(gen.stdout)![1];
-    const identity = gen.stdout.split('\n').find((l) => l.startsWith('AGE-PLUGIN-'))!;
-    const log = join(alice.home, 'sessions.log');
-    const env = { ...alice.env, PATH: `${pluginDir}${delimiter}${alice.env.PATH ?? ''}`, GITSEAL_AGE_KEY: identity, GITSEALTEST_LOG: log };
+    const { alice, recipient, log, env, sessions } = pluginUser();
     const dir = newRepo(alice, 'gitseal-delay-plugin-');
     writeFileSync(join(dir, '.gitseal.toml'), `version = 1\n[recipients]\nalice = "${recipient}"\n[profiles.dev]\nfiles = ["**/.dlt/secrets.toml"]\nrecipients = ["alice"]\n`);
     expect(gitSeal(['init', '--no-hook'], { cwd: dir, env }).status).toBe(0);
@@ -112,30 +121,17 @@ describe('delayed checkout with an age plugin identity', () => {
     const listed = gitSeal(['ls'], { cwd: clone, env });
     expect(listed.status, listed.stderr).toBe(0);
     expect(sessions()).toBe(1);
-
-    function sessions(): number {
-      return readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('identity-v1')).length;
-    }
   });
 });
 
 describe('a checkout with an age plugin and a plain key', () => {
   it('starts the plugin once and keeps in the smudge cache only the files the plain key opens', async () => {
-    const { SmudgeCache, smudgeInputName } = await import('../../src/git/smudge-cache.js');
-    const { X25519Identity } = await import('../../src/age/x25519.js');
-    const pluginDir = join(ROOT, 'test', 'fixtures', 'plugin');
-    const alice = person('alice', { withKey: false });
-    const gen = run('node', [join(pluginDir, 'gitsealtest-plugin.cjs'), '--generate'], { env: alice.env });
-    expect(gen.status, gen.stderr).toBe(0);
-    const pluginRecipient = /# public key: (\S+)/.exec(gen.stdout)![1];
-    const pluginIdentity = gen.stdout.split('\n').find((l) => l.startsWith('AGE-PLUGIN-'))!;
+    const { alice, recipient: pluginRecipient, log, env: pluginEnv, sessions } = pluginUser();
     const plainKey = join(alice.home, 'plain-key.txt');
-    const log = join(alice.home, 'sessions.log');
-    const baseEnv = { ...alice.env, PATH: `${pluginDir}${delimiter}${alice.env.PATH ?? ''}`, GITSEALTEST_LOG: log };
-    expect(run('age-keygen', ['-o', plainKey], { env: baseEnv }).status).toBe(0);
+    expect(run('age-keygen', ['-o', plainKey], { env: pluginEnv }).status).toBe(0);
     const plainIdentity = readFileSync(plainKey, 'utf8').split('\n').find((l) => l.startsWith('AGE-SECRET-KEY-'))!;
     const plainRecipient = /public key: (\S+)/.exec(readFileSync(plainKey, 'utf8'))![1];
-    const env = { ...baseEnv, GITSEAL_AGE_KEY: pluginIdentity, GITSEAL_AGE_KEY_FILE: plainKey };
+    const env = { ...pluginEnv, GITSEAL_AGE_KEY_FILE: plainKey };
     const dir = newRepo(alice, 'gitseal-mixed-');
     writeFileSync(
       join(dir, '.gitseal.toml'),
@@ -154,7 +150,7 @@ describe('a checkout with an age plugin and a plain key', () => {
     const r = run('git', ['checkout', '--', '.'], { cwd: dir, env });
     expect(r.status, r.stderr).toBe(0);
     files.forEach((f, i) => expect(readFileSync(join(dir, f), 'utf8')).toBe(`token_${i} = "mixed-secret-${i}"\n`));
-    expect(readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('identity-v1')).length).toBe(1);
+    expect(sessions()).toBe(1);
     const cache = new SmudgeCache(join(dir, '.git'), async () => ({ identity: new X25519Identity(plainIdentity) }));
     await cache.load();
     for (const f of files) {
