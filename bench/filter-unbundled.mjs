@@ -1,4 +1,4 @@
 // git-seal's filter process from the unbundled dist/ modules, so a CPU profile shows real function names
 // (used by bench/profile-filter.mjs).
-const { filterProcessMain } = await import('../dist/filter-main.js');
-process.exitCode = await filterProcessMain(['filter-process']);
+const { main } = await import('../dist/filter-main.js');
+process.exitCode = await main(['filter-process']);

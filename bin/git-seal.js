@@ -1,11 +1,17 @@
 #!/usr/bin/env node
-// Entry point: `npx git-seal`, node_modules/.bin/git-seal, or `git seal` when on PATH.
-const argv = process.argv.slice(2);
-// `exec` and `filter-process` start on lean paths without yargs: exec wraps other commands, and git
-// starts the filter for every checkout, add and status, so their cold start counts.
-const lean = { exec: ['exec.js', 'execMain'], 'filter-process': ['filter.js', 'filterProcessMain'] }[argv[0]];
-const main = lean ? (await import(`../dist/bundle/${lean[0]}`))[lean[1]] : (await import('../dist/bundle/cli.js')).main;
+'use strict';
+// Entry point: `npx git-seal`, node_modules/.bin/git-seal, or `git seal` when on PATH. CommonJS (see
+// bin/package.json): a CommonJS main starts faster than an ES module one.
+const { loadBundle } = require('./load-bundle.cjs');
 
-main(argv).then((code) => {
+const argv = process.argv.slice(2);
+// `exec` and `filter-process` start from lean bundles without yargs: exec wraps other commands, and git
+// starts the filter for every checkout, add and status, so their cold start counts. A lean entry returns
+// undefined for a form it does not handle, which then goes to the full CLI.
+const lean = argv[0] === 'exec' ? 'exec' : argv[0] === 'filter-process' ? 'filter' : undefined;
+
+(async () => {
+  let code = lean ? await loadBundle(lean).exports.main(argv) : undefined;
+  if (code === undefined) code = await loadBundle('cli').exports.main(argv);
   process.exitCode = code;
-});
+})();

@@ -1,20 +1,23 @@
-// Bundles the CLI into dist/bundle/ so `git-seal` starts fast (one file instead of hundreds of modules).
-// Builds into a private directory, then renames each file into place, so concurrent builds never
-// leave a half-written bundle behind.
+// Bundles the CLI into dist/bundle/ so `git-seal` starts fast: one CommonJS file per entry (a CommonJS
+// load skips the ES module loader's resolve, link and namespace work), each with a V8 code cache
+// (bin/load-bundle.cjs). Builds into a private directory and renames each file into place, so
+// concurrent builds never leave a half-written bundle behind.
 import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 const out = 'dist/bundle';
 const tmp = `dist/.bundle-${process.pid}`;
-const result = await build({
-  metafile: true,
-  // exec gets its own entry without yargs: it wraps other commands, so its cold start counts.
-  entryPoints: { cli: 'src/cli.ts', exec: 'src/exec-main.ts', filter: 'src/filter-main.ts' },
+// The full CLI, and lean entries without yargs: exec wraps other commands and git starts the filter for
+// every checkout, add and status, so their cold start counts.
+const entries = { cli: 'src/cli.ts', exec: 'src/exec-main.ts', filter: 'src/filter-main.ts' };
+await build({
+  entryPoints: entries,
   outdir: tmp,
+  outExtension: { '.js': '.cjs' },
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   // Optional native module (OS keyring): loaded from node_modules at run time, only when used.
   external: ['@napi-rs/keyring'],
@@ -23,13 +26,23 @@ const result = await build({
   minifyWhitespace: true,
   minifyIdentifiers: true,
   legalComments: 'linked',
-  banner: { js: "import { createRequire as __gsCreateRequire } from 'node:module'; const require = __gsCreateRequire(import.meta.url);" },
+  // The sources find package files relative to import.meta.url; a CommonJS bundle has __filename.
+  define: { 'import.meta.url': '__gsModuleUrl' },
+  banner: { js: "const __gsModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
   logLevel: 'warning',
 });
 mkdirSync(out, { recursive: true });
 const fresh = new Set(readdirSync(tmp));
 for (const f of fresh) renameSync(join(tmp, f), join(out, f));
 rmSync(tmp, { recursive: true, force: true });
-// Chunks are named by content hash: drop the ones no entry point of this build uses any more.
-for (const f of readdirSync(out)) if (!fresh.has(f)) rmSync(join(out, f), { force: true });
-void result;
+
+// A code cache per bundle, made by a fresh Node (no flags: V8 rejects a cache made under other flags).
+for (const name of Object.keys(entries)) {
+  const cache = join(out, `${name}.cjs.v8cache`);
+  const part = `${cache}.${process.pid}.tmp`;
+  execFileSync(process.execPath, ['scripts/make-code-cache.cjs', name, part], { stdio: 'inherit', env: { PATH: process.env.PATH ?? '' } });
+  renameSync(part, cache);
+  fresh.add(`${name}.cjs.v8cache`);
+}
+// Drop files no entry point of this build makes any more (the ES module chunks of earlier builds).
+for (const f of readdirSync(out)) if (!fresh.has(f) && !f.endsWith('.tmp')) rmSync(join(out, f), { force: true });

@@ -3,12 +3,13 @@ import { parseExecArgv, runExec } from './commands/exec.js';
 import { reportError } from './report-error.js';
 
 /**
- * Entry point of the lean `exec` bundle (see bin/git-seal.js): starts without yargs, since exec wraps
- * other commands and its cold start counts. Any form it does not parse goes to the full CLI.
+ * Entry of the lean `exec` bundle (see bin/git-seal.js): starts without yargs, since exec wraps other
+ * commands and its cold start counts. Returns undefined for any form it does not parse; bin/git-seal.js
+ * then runs the full CLI.
  */
-export async function execMain(argv: string[]): Promise<number> {
+export async function main(argv: string[]): Promise<number | undefined> {
   const args = parseExecArgv(argv);
-  if (!args) return (await import('./cli.js')).main(argv);
+  if (!args) return undefined;
   try {
     return await runExec(args);
   } catch (err) {

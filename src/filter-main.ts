@@ -3,11 +3,12 @@ import { serveFilter } from './commands/filter-process.js';
 import { reportError } from './report-error.js';
 
 /**
- * Entry for `git-seal filter-process` exactly as git runs it: starts without yargs, since git starts it
- * for every checkout, add and status that touches a secrets file. Any other form goes to the full CLI.
+ * Entry of the lean filter bundle, for `git-seal filter-process` exactly as git runs it: starts without
+ * yargs, since git starts it for every checkout, add and status that touches a secrets file. Returns
+ * undefined for any other form; bin/git-seal.js then runs the full CLI.
  */
-export async function filterProcessMain(argv: string[]): Promise<number> {
-  if (argv.length !== 1 || argv[0] !== 'filter-process') return (await import('./cli.js')).main(argv);
+export async function main(argv: string[]): Promise<number | undefined> {
+  if (argv.length !== 1 || argv[0] !== 'filter-process') return undefined;
   try {
     await serveFilter(undefined);
     return 0;
