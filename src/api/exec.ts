@@ -7,6 +7,7 @@ import type { Identity } from 'age-encryption';
 import { GitSealError } from '../errors.js';
 import { isSealedScalar, looksSealed, openSealed, parseSealed, prefetchDataKeys, unsealedValueError, unsealedValues, VALUE_IN_CLEAR_HINT } from '../format/seal.js';
 import { findRepo, repoPath, type Repo } from '../git/repo.js';
+import { readIndexFile, type IndexEntry } from '../git/index-file.js';
 import { gitBuffer } from '../git/run.js';
 import type { PathSettings } from '../profiles/path-settings.js';
 import { decodeScalar, type PathSegment, type TomlDocument } from '../toml/index.js';
@@ -91,34 +92,39 @@ async function source(name: string, abs: string, committed: () => Promise<string
   return { name, sealed, worktree: work, settings };
 }
 
-/** The work tree's top directory; at the top itself (the usual CI case) without spawning git. */
-function workTreeRoot(cwd: string): string {
-  const plain = !process.env.GIT_DIR && !process.env.GIT_WORK_TREE && existsSync(join(cwd, '.git'));
-  return plain ? cwd : findRepo(cwd).root;
+/** Every index entry: from the index file itself, else (an index it cannot read) from `git ls-files`. */
+function indexEntries(repo: Repo): IndexEntry[] {
+  const inProcess = process.env.GIT_INDEX_FILE ? null : readIndexFile(join(repo.gitDir, 'index'));
+  if (inProcess) return inProcess;
+  const raw = gitBuffer(['ls-files', '-s', '-z'], { cwd: repo.root })!.toString('utf8');
+  const entries: IndexEntry[] = [];
+  for (const rec of raw.split('\0')) {
+    const m = /^\d+ ([0-9a-f]+) (\d)\t(.*)$/s.exec(rec);
+    if (m) entries.push({ oid: m[1], stage: Number(m[2]), path: m[3] });
+  }
+  return entries;
 }
 
 /** The index: merged entries, and the paths with unresolved conflicts (stages 1-3). */
-function readIndex(root: string): { entries: { oid: string; path: string }[]; conflicted: Set<string> } {
-  const raw = gitBuffer(['ls-files', '-s', '-z'], { cwd: root })!.toString('utf8');
+function readIndex(repo: Repo): { entries: { oid: string; path: string }[]; conflicted: Set<string> } {
   const entries: { oid: string; path: string }[] = [];
   const conflicted = new Set<string>();
-  for (const rec of raw.split('\0')) {
-    const m = /^\d+ ([0-9a-f]+) (\d)\t(.*)$/s.exec(rec);
-    if (!m) continue;
-    if (m[2] === '0') entries.push({ oid: m[1], path: m[3] });
-    else conflicted.add(m[3]);
+  for (const e of indexEntries(repo)) {
+    if (e.stage === 0) entries.push({ oid: e.oid, path: e.path });
+    else conflicted.add(e.path);
   }
   return { entries, conflicted };
 }
 
 async function profileSources(profile: string, cwd: string): Promise<Source[]> {
-  const root = workTreeRoot(cwd);
+  const repo = findRepo(cwd);
+  const { root } = repo;
   // Loaded here, not at the top: its glob matcher costs start-up time that a plain --file does not need.
   const { getProfile, loadConfig } = await import('../profiles/config.js');
   const { pathSettings } = await import('../profiles/path-settings.js');
   const config = loadConfig(root);
   getProfile(config, profile); // an unknown name is an error listing the profiles
-  const index = readIndex(root);
+  const index = readIndex(repo);
   for (const path of index.conflicted) if (pathSettings(config, path).profile?.name === profile) throw conflictError(path);
   const entries = index.entries.map((e) => ({ ...e, settings: pathSettings(config, e.path) })).filter((e) => e.settings.profile?.name === profile);
   if (entries.length === 0) throw new GitSealError(`profile '${profile}' has no tracked files`, 'git add the secrets files of that profile first');

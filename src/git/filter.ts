@@ -124,7 +124,12 @@ export class SealFilter {
     if (!this.objects || stamp !== this.objectsStamp) {
       void this.objects?.close();
       this.objects = new CatFileBatch({ cwd: this.root });
-      this.readAhead = new IndexReadAhead(this.root, this.objects, () => this.config()?.profiles.flatMap((p) => p.patterns) ?? []);
+      this.readAhead = new IndexReadAhead(
+        this.root,
+        this.objects,
+        () => this.config()?.profiles.flatMap((p) => p.patterns) ?? [],
+        () => this.indexFile(),
+      );
       this.objectsStamp = stamp;
     }
     return this.objects;

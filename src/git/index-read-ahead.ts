@@ -1,4 +1,6 @@
+import { patternMatcher } from '../util/wildmatch.js';
 import type { CatFileBatch, CatFileObject } from './cat-file.js';
+import { readIndexFile } from './index-file.js';
 import { gitBuffer } from './run.js';
 
 /** Cleans in one process before reading blobs ahead: a single `git add FILE` reads one blob. */
@@ -27,6 +29,8 @@ export class IndexReadAhead {
     private readonly root: string,
     private readonly objects: CatFileBatch,
     private readonly patterns: () => readonly string[],
+    /** The index file to read in process (null: ask `git ls-files`). */
+    private readonly indexFile: () => string | null = () => null,
   ) {}
 
   /** Count one clean (call once per clean, before oidOf and read). */
@@ -75,21 +79,39 @@ export class IndexReadAhead {
       return null; // a config clean cannot read: every path is read by name
     }
     if (patterns.length === 0) return null;
-    const specs = patterns.map((p) => `:(top,glob)${p.startsWith('/') ? p.slice(1) : p}`);
-    const raw = gitBuffer(['ls-files', '-s', '-z', '--', ...specs], { cwd: this.root, allowFailure: true });
-    if (!raw) return null;
+    const entries = this.listInProcess(patterns) ?? this.listWithGit(patterns);
+    if (!entries) return null;
     const index = new Map<string, number>();
     const oids: string[] = [];
     const ambiguous = new Set<string>();
-    for (const rec of raw.toString('utf8').split('\0')) {
-      const m = /^\d+ ([0-9a-f]+) 0\t(.*)$/s.exec(rec);
-      if (!m) continue;
+    for (const { path, oid } of entries) {
       // A name that is not UTF-8 decodes lossily, and two such names can decode alike: never guess.
-      if (m[2].includes('\uFFFD') || index.has(m[2])) ambiguous.add(m[2]);
-      index.set(m[2], oids.length);
-      oids.push(m[1]);
+      if (path.includes('\uFFFD') || index.has(path)) ambiguous.add(path);
+      index.set(path, oids.length);
+      oids.push(oid);
     }
     for (const path of ambiguous) index.delete(path);
     return { index, oids };
+  }
+
+  /** Stage-0 entries the patterns match, from the index file itself (null: it cannot be read in process). */
+  private listInProcess(patterns: readonly string[]): { path: string; oid: string }[] | null {
+    const file = this.indexFile();
+    const all = file ? readIndexFile(file) : null;
+    if (!all) return null;
+    const covered = patternMatcher(patterns);
+    return all.filter((e) => e.stage === 0 && covered(e.path));
+  }
+
+  private listWithGit(patterns: readonly string[]): { path: string; oid: string }[] | null {
+    const specs = patterns.map((p) => `:(top,glob)${p.startsWith('/') ? p.slice(1) : p}`);
+    const raw = gitBuffer(['ls-files', '-s', '-z', '--', ...specs], { cwd: this.root, allowFailure: true });
+    if (!raw) return null;
+    const out: { path: string; oid: string }[] = [];
+    for (const rec of raw.toString('utf8').split('\0')) {
+      const m = /^\d+ ([0-9a-f]+) 0\t(.*)$/s.exec(rec);
+      if (m) out.push({ path: m[2], oid: m[1] });
+    }
+    return out;
   }
 }

@@ -1,0 +1,94 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readIndexFile } from '../../src/git/index-file.js';
+import { cleanupTempDirs, tempDir } from '../helpers.js';
+
+afterAll(cleanupTempDirs);
+
+const ENV = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@x', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@x', GIT_CONFIG_NOSYSTEM: '1' };
+const git = (dir: string, args: string[]): Buffer => execFileSync('git', args, { cwd: dir, env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+
+/** What `git ls-files -s` says, in the reader's shape. */
+function lsFiles(dir: string): { path: string; oid: string; stage: number }[] {
+  return git(dir, ['ls-files', '-s', '-z'])
+    .toString('utf8')
+    .split('\0')
+    .filter(Boolean)
+    .map((rec) => {
+      const m = /^\d+ ([0-9a-f]+) (\d)\t(.*)$/s.exec(rec)!;
+      return { path: m[3], oid: m[1], stage: Number(m[2]) };
+    });
+}
+
+/** A repository with nested, long, non-UTF-8 and shared-prefix names (v4 compresses prefixes). */
+function repo(format: 'sha1' | 'sha256' = 'sha1'): string {
+  const dir = tempDir();
+  git(dir, ['init', '-q', `--object-format=${format}`]);
+  const names = ['a.toml', 'pipelines/p1/.dlt/secrets.toml', 'pipelines/p1/.dlt/prod.secrets.toml', 'pipelines/p10/x', `deep/${'d'.repeat(120)}/f`, 'sp ace/ünï.toml'];
+  for (const [i, name] of names.entries()) {
+    mkdirSync(join(dir, name, '..'), { recursive: true });
+    writeFileSync(join(dir, name), `content ${i}\n`);
+  }
+  writeFileSync(Buffer.concat([Buffer.from(join(dir, 'bad-')), Buffer.from([0xff]), Buffer.from('-name')]), 'x'); // not UTF-8
+  git(dir, ['add', '-A']);
+  git(dir, ['commit', '-q', '-m', 'one']);
+  return dir;
+}
+
+describe('readIndexFile reads the index as git ls-files lists it', () => {
+  for (const version of [2, 3, 4]) {
+    it(`index version ${version}`, () => {
+      const dir = repo();
+      git(dir, ['update-index', '--index-version', String(version)]);
+      if (version >= 3) git(dir, ['update-index', '--skip-worktree', 'a.toml']); // an extended-flags entry
+      expect(readFileSync(join(dir, '.git', 'index')).readUInt32BE(4)).toBe(version);
+      const entries = readIndexFile(join(dir, '.git', 'index'));
+      expect(entries).toHaveLength(7);
+      expect(entries!.some((e) => e.path === 'bad-\uFFFD-name')).toBe(true);
+      expect(entries).toEqual(lsFiles(dir));
+    });
+  }
+
+  it('a SHA-256 repository', () => {
+    const dir = repo('sha256');
+    const entries = readIndexFile(join(dir, '.git', 'index'))!;
+    expect(entries[0].oid).toHaveLength(64);
+    expect(entries).toEqual(lsFiles(dir));
+  });
+
+  it('the three stages of a conflict, and intent-to-add entries', () => {
+    const dir = repo();
+    git(dir, ['checkout', '-q', '-b', 'other']);
+    writeFileSync(join(dir, 'a.toml'), 'theirs\n');
+    git(dir, ['commit', '-q', '-am', 'theirs']);
+    git(dir, ['checkout', '-q', '-']);
+    writeFileSync(join(dir, 'a.toml'), 'ours\n');
+    git(dir, ['commit', '-q', '-am', 'ours']);
+    expect(() => git(dir, ['merge', '-q', 'other'])).toThrow();
+    writeFileSync(join(dir, 'new.toml'), 'n\n');
+    git(dir, ['add', '-N', 'new.toml']);
+    const entries = readIndexFile(join(dir, '.git', 'index'))!;
+    expect(entries.filter((e) => e.path === 'a.toml').map((e) => e.stage)).toEqual([1, 2, 3]);
+    expect(entries).toEqual(lsFiles(dir));
+  });
+
+  it('gives up (null) on what it does not handle: a split index, damage, a missing file', () => {
+    const dir = repo();
+    const index = join(dir, '.git', 'index');
+    const good = readFileSync(index);
+    for (const i of [20, good.length - 30, good.length - 1]) {
+      const bad = Buffer.from(good);
+      bad[i] ^= 1;
+      writeFileSync(index, bad);
+      expect(readIndexFile(index), `byte ${i} flipped`).toBeNull();
+    }
+    writeFileSync(index, good.subarray(0, good.length - 5));
+    expect(readIndexFile(index)).toBeNull();
+    writeFileSync(index, good);
+    git(dir, ['update-index', '--split-index']);
+    expect(readIndexFile(index)).toBeNull();
+    expect(readIndexFile(join(dir, 'no-such-index'))).toBeNull();
+  });
+});
