@@ -7,6 +7,7 @@
  * On Linux the entry is pinned to the Secret Service (never the kernel keyring, which forgets it at
  * logout), and the keyring is not consulted without a session bus ($DBUS_SESSION_BUS_ADDRESS).
  */
+import { createRequire } from 'node:module';
 import { GitSealError } from '../errors.js';
 import { DeferredIdentity } from './deferred.js';
 import { parseIdentityText } from './identity-file.js';
@@ -35,8 +36,8 @@ export function keyringAvailable(env: NodeJS.ProcessEnv = process.env): boolean 
 /** The optional package, or null when it is not installed for this platform. */
 async function keyringModule(): Promise<KeyringModule | null> {
   try {
-    const name = '@napi-rs/keyring';
-    return (await import(name)) as KeyringModule;
+    // A CommonJS native package, resolved from this file (from the bundle in dist/bundle/, not the cwd).
+    return createRequire(import.meta.url)('@napi-rs/keyring') as KeyringModule;
   } catch {
     return null;
   }
