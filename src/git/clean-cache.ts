@@ -121,7 +121,10 @@ export class CleanCache {
     }
   }
 
-  /** Where each kept blob is in the file (read on use, so memory does not grow with the file), or its bytes if added since. */
+  /**
+   * Where each kept blob is in the file (read on use, so memory does not grow with the file), or its
+   * bytes: added since, or the whole file is small enough to hold (IN_MEMORY_BYTES).
+   */
   private loadBlobs(): Map<string, Buffer | { at: number; size: number }> {
     if (this.blobs) return this.blobs;
     this.blobs = new Map();
@@ -133,7 +136,10 @@ export class CleanCache {
     }
     this.blobFd = fd;
     const end = fstatSync(fd).size;
-    const chunk = Buffer.allocUnsafe(1 << 20);
+    // A small file is read whole and its blobs served from memory; a larger one a window at a time,
+    // keeping only where each blob is.
+    const whole = end <= IN_MEMORY_BYTES;
+    const chunk = Buffer.allocUnsafe(whole ? end : 1 << 20);
     // Record headers, read a window at a time from the next header on.
     for (let pos = 0; pos + 5 <= end; ) {
       const got = readSync(fd, chunk, 0, chunk.length, pos);
@@ -145,7 +151,8 @@ export class CleanCache {
         const size = chunk.readUInt32BE(off + 1);
         const at = pos + off + 5 + idLength;
         if (at + size > end) return this.blobs; // a torn tail
-        this.blobs.set(chunk.toString('latin1', off + 5, off + 5 + idLength), { at, size });
+        const oid = chunk.toString('latin1', off + 5, off + 5 + idLength);
+        this.blobs.set(oid, whole ? chunk.subarray(at, at + size) : { at, size });
         off += 5 + idLength + size;
       }
       if (off === 0) return this.blobs;
@@ -224,6 +231,9 @@ export class CleanCache {
     forgetCacheFiles(join(gitDir, 'git-seal'), ['clean-cache', 'cache-key', 'clean-blobs']);
   }
 }
+
+/** A blob file up to this size is read whole when first used (one read, not one per blob). */
+const IN_MEMORY_BYTES = 8 << 20;
 
 /** Blobs held in memory before they are written. */
 const FLUSH_BYTES = 4 << 20;
