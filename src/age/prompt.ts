@@ -9,8 +9,11 @@
  * which names the identity and says how to provide the key instead.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { isatty, ReadStream } from 'node:tty';
+import { createRequire } from 'node:module';
 import { GitSealError } from '../errors.js';
+
+/** node:tty, loaded on first use: most runs (the filter, exec in CI) never prompt, and it costs start-up time. */
+const tty = (): typeof import('node:tty') => createRequire(import.meta.url)('node:tty') as typeof import('node:tty');
 
 /** Asking was impossible: there is no terminal. Callers may skip an optional identity on this error. */
 export class NoTerminalError extends GitSealError {
@@ -35,7 +38,7 @@ function openTerminal(): Terminal | null {
   try {
     fds.push(openSync(win ? 'CONIN$' : '/dev/tty', 'r'));
     fds.push(openSync(win ? 'CONOUT$' : '/dev/tty', 'w'));
-    if (fds.every((fd) => isatty(fd))) return { readFd: fds[0], writeFd: fds[1] };
+    if (fds.every((fd) => tty().isatty(fd))) return { readFd: fds[0], writeFd: fds[1] };
   } catch {
     // ENXIO (no controlling terminal), ENOENT, EACCES: no terminal to ask on
   }
@@ -65,7 +68,7 @@ const SIGNALS = ['SIGTERM', 'SIGHUP', 'SIGINT'] as const;
 
 function readHidden(t: Terminal, prompt: string, echo = false): Promise<string> {
   return new Promise((resolve, reject) => {
-    const input = new ReadStream(t.readFd);
+    const input = new (tty().ReadStream)(t.readFd);
     let typed = '';
     let done = false;
     // Killed while asking (git or the user stopping the command): give the terminal its echo back first.

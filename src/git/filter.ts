@@ -63,6 +63,8 @@ export class SealFilter {
   private configStamp?: string;
   private objectsStamp?: string;
   private resolvedGitDir?: string | null;
+  private indexPath?: string | null;
+  private configPath?: string;
   private archiveOptIn?: boolean;
   private objects?: CatFileBatch;
   private readAhead?: IndexReadAhead;
@@ -104,9 +106,11 @@ export class SealFilter {
 
   /** This work tree's index file. */
   private indexFile(): string | null {
-    if (process.env.GIT_INDEX_FILE) return resolve(this.root, process.env.GIT_INDEX_FILE);
-    const dir = this.gitDirPath();
-    return dir ? join(dir, 'index') : null;
+    if (this.indexPath === undefined) {
+      const dir = this.gitDirPath();
+      this.indexPath = process.env.GIT_INDEX_FILE ? resolve(this.root, process.env.GIT_INDEX_FILE) : dir ? join(dir, 'index') : null;
+    }
+    return this.indexPath;
   }
 
   /** `git -c git-seal.archive=plaintext archive …` (or the local config) opts archives in to plaintext. */
@@ -201,7 +205,7 @@ export class SealFilter {
    * checkout, during which git rewrites .gitseal.toml (after the files sorted before it).
    */
   private config(): GitSealConfig | null {
-    const stamp = this.stamp(join(this.root, CONFIG_FILE));
+    const stamp = this.stamp((this.configPath ??= join(this.root, CONFIG_FILE)));
     if (this.configCache === undefined || stamp !== this.configStamp) {
       this.configCache = loadConfigIfPresent(this.root);
       this.configStamp = stamp;
