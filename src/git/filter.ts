@@ -267,11 +267,7 @@ export class SealFilter {
   async clean(path: string, content: Buffer): Promise<Buffer> {
     this.stamps.clear();
     if (path === CONFIG_FILE) return content; // the config is never a secrets file, whatever .gitattributes says
-    // A hit is checked against the listing of the index as it was at its first use, without a stat of
-    // the index per request. A listing gone stale (another process staged since) can only answer with a
-    // blob that cleaning this exact plaintext under the current settings gave before, which is a right
-    // answer too; every miss goes through reader(), which stats the index and lists it again if it changed.
-    if (!this.readAhead) this.reader();
+    this.reader();
     this.readAhead!.noteClean();
     const cache = this.cache();
     let settings: PathSettings;
