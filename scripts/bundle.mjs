@@ -5,14 +5,26 @@
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
 
 const out = 'dist/bundle';
 const tmp = `dist/.bundle-${process.pid}`;
 // The full CLI, and lean entries without yargs: exec wraps other commands and git starts the filter for
 // every checkout, add and status, so their cold start counts.
 const entries = { cli: 'src/cli.ts', exec: 'src/exec-main.ts', filter: 'src/filter-main.ts' };
-await build({
+// A bundle runs under a code cache (bin/load-bundle.cjs), where Node 20 has no dynamic import(): the one
+// module that imports at run time (age-encryption's recipients, not in its "exports") is bundled instead.
+const typageRecipients = {
+  name: 'typage-recipients',
+  setup(b) {
+    b.onResolve({ filter: /\/typage-recipients\.js$/ }, () => ({ path: resolve('scripts/typage-recipients.bundled.mjs') }));
+    b.onResolve({ filter: /^age-encryption\/dist\/recipients\.js$/ }, () => ({
+      path: join(dirname(createRequire(import.meta.url).resolve('age-encryption')), 'recipients.js'),
+    }));
+  },
+};
+const result = await build({
   entryPoints: entries,
   outdir: tmp,
   outExtension: { '.js': '.cjs' },
@@ -29,8 +41,14 @@ await build({
   // The sources find package files relative to import.meta.url; a CommonJS bundle has __filename.
   define: { 'import.meta.url': '__gsModuleUrl' },
   banner: { js: "const __gsModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  plugins: [typageRecipients],
+  metafile: true,
   logLevel: 'warning',
 });
+for (const [file, output] of Object.entries(result.metafile.outputs)) {
+  const dynamic = output.imports.filter((i) => i.kind === 'dynamic-import' && i.external);
+  if (dynamic.length) throw new Error(`${file}: a dynamic import() of ${dynamic.map((i) => i.path).join(', ')} cannot run under the code cache; bundle it or use require()`);
+}
 mkdirSync(out, { recursive: true });
 const fresh = new Set(readdirSync(tmp));
 for (const f of fresh) renameSync(join(tmp, f), join(out, f));

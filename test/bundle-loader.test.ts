@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanupTempDirs, ROOT, tempDir } from './helpers.js';
+import { BIN, cleanupTempDirs, gitSeal, isolatedEnv, ROOT, tempDir } from './helpers.js';
+import { runInPty } from './pty.js';
 
 afterAll(cleanupTempDirs);
 
@@ -50,5 +51,32 @@ describe('bundles start with their V8 code cache', () => {
     expect(help(pkg).stdout).toContain('git-seal <command>');
     writeFileSync(cache, '');
     expect(help(pkg).stdout).toContain('git-seal <command>');
+  });
+});
+
+describe('code the bundles load on first use runs under the code cache (no dynamic import)', () => {
+  it('a post-quantum identity seals and opens through the command (the recipient classes are bundled)', () => {
+    const dir = tempDir();
+    const env = isolatedEnv(dir);
+    expect(gitSeal(['keygen', '--pq', '--output', join(dir, 'pq.txt')], { env, cwd: dir }).status).toBe(0);
+    const recipient = /age1pq1[0-9a-z]+/.exec(readFileSync(join(dir, 'pq.txt'), 'utf8'))![0];
+    const sealed = gitSeal(['encrypt', '-r', recipient], { env, cwd: dir, input: '[db]\npassword = "pq-secret"\n' });
+    expect(sealed.status, sealed.stderr).toBe(0);
+    writeFileSync(join(dir, 'sealed.toml'), sealed.stdout);
+    const opened = gitSeal(['decrypt', '-i', join(dir, 'pq.txt'), 'sealed.toml'], { env, cwd: dir });
+    expect(opened.stderr).toBe('');
+    expect(opened.stdout).toBe('[db]\npassword = "pq-secret"\n');
+  });
+
+  it("init's yes/no question on a terminal (readline is loaded when asked)", () => {
+    for (const [answer, hook] of [['y', true], ['n', false]] as const) {
+      const dir = tempDir();
+      const env = isolatedEnv(dir);
+      spawnSync('git', ['init', '-q'], { cwd: dir, env });
+      const run = runInPty([process.execPath, BIN, 'init'], { cwd: dir, env, answers: [answer], prompt: '\\[y/N\\] ' });
+      expect(run.status, run.output).toBe(0);
+      expect(run.prompts).toBe(1);
+      expect(existsSync(join(dir, '.git', 'hooks', 'pre-commit')), answer).toBe(hook);
+    }
   });
 });

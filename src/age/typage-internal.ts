@@ -7,11 +7,9 @@
  * sibling file by path, lazily, so that a future layout change breaks only the
  * post-quantum path (with a clear GitSealError), never X25519.
  */
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Stanza } from 'age-encryption';
 import { GitSealError } from '../errors.js';
+import { importRecipientsModule } from './typage-recipients.js';
 
 export interface TypageRecipientsModule {
   HybridRecipient: new (s: string) => { wrapFileKey(fileKey: Uint8Array): Stanza[] };
@@ -27,9 +25,7 @@ let cached: Promise<TypageRecipientsModule> | undefined;
 
 async function load(): Promise<TypageRecipientsModule> {
   try {
-    const entry = createRequire(import.meta.url).resolve('age-encryption');
-    const url = pathToFileURL(join(dirname(entry), 'recipients.js')).href;
-    const mod = (await import(url)) as Partial<TypageRecipientsModule>;
+    const mod = (await importRecipientsModule()) as Partial<TypageRecipientsModule>;
     for (const name of ['HybridRecipient', 'HybridIdentity', 'X25519Recipient', 'X25519Identity'] as const) {
       if (typeof mod[name] !== 'function') throw new Error(`missing ${name}`);
     }

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import type { Identity } from 'age-encryption';
 import { loadIdentities, type LoadedIdentities } from '../age/index.js';
 
@@ -29,8 +30,9 @@ export function toList(v: unknown): string[] {
 /** A yes/no question on the terminal; no terminal means no. */
 export async function askYesNo(question: string): Promise<boolean> {
   if (!process.stdin.isTTY || !process.stderr.isTTY) return false;
-  // Loaded here, not at the top: exec's lean start imports this module too and never asks.
-  const { createInterface } = await import('node:readline/promises');
+  // Loaded here, not at the top: exec's lean start imports this module too and never asks. A require,
+  // not import(): the CLI bundle runs under a code cache, where a dynamic import() cannot be used.
+  const { createInterface } = createRequire(import.meta.url)('node:readline/promises') as typeof import('node:readline/promises');
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
