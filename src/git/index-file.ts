@@ -11,6 +11,8 @@ export interface IndexEntry {
 
 /** Larger indexes are left to `git ls-files`, whose pathspec filter is faster than a JS pass over every entry. */
 export const MAX_ENTRIES = 50_000;
+/** Longer paths are left to git too: version 4 builds each path from the previous one, so without a bound a small crafted index decodes to gigabytes. */
+export const MAX_PATH_BYTES = 4096;
 
 const SIGNATURE = 0x44495243; // "DIRC"
 const FLAG_EXTENDED = 0x4000;
@@ -22,7 +24,8 @@ const UNSUPPORTED_EXTENSIONS = new Set(['link', 'sdir']);
  * The entries of a git index file (gitformat-index(5), versions 2 to 4), in index order, read without
  * starting git: a `git ls-files` process costs 10-20 ms, which `exec` and the filter pay at every start.
  * Returns null for anything it does not handle: another version, a split or sparse index, an index
- * without its checksum (`index.skipHash`), more than MAX_ENTRIES entries, or bytes that do not parse.
+ * without its checksum (`index.skipHash`), more than MAX_ENTRIES entries, a path longer than
+ * MAX_PATH_BYTES, or bytes that do not parse.
  * Callers then run `git ls-files`. The trailing checksum is checked, and tells SHA-1 from SHA-256.
  */
 export function readIndexFile(file: string): IndexEntry[] | null {
@@ -64,12 +67,14 @@ export function readIndexFile(file: string): IndexEntry[] | null {
       at = strip.next;
       const nul = data.indexOf(0, at);
       if (nul < 0 || nul >= end) return null;
+      if (previous.length - strip.value + (nul - at) > MAX_PATH_BYTES) return null;
       name = Buffer.concat([previous.subarray(0, previous.length - strip.value), data.subarray(at, nul)]);
       at = nul + 1;
     } else {
       const nul = data.indexOf(0, at);
       if (nul < 0 || nul >= end) return null;
       name = data.subarray(at, nul);
+      if (name.length > MAX_PATH_BYTES) return null;
       // NUL padding to a multiple of eight bytes from the entry's start, at least one NUL.
       at = start + ((nul - start + 8) & ~7);
       if (at > end) return null;

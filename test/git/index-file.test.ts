@@ -91,4 +91,15 @@ describe('readIndexFile reads the index as git ls-files lists it', () => {
     expect(readIndexFile(index)).toBeNull();
     expect(readIndexFile(join(dir, 'no-such-index'))).toBeNull();
   });
+
+  it('leaves a path longer than 4096 bytes to git (version 4 could otherwise decode a small file to gigabytes)', () => {
+    for (const version of [2, 4]) {
+      const dir = repo();
+      const oid = git(dir, ['rev-parse', 'HEAD:a.toml']).toString().trim();
+      git(dir, ['update-index', '--add', '--cacheinfo', `100644,${oid},${Array(25).fill('d'.repeat(200)).join('/')}/f`]);
+      git(dir, ['update-index', '--index-version', String(version)]);
+      expect(readIndexFile(join(dir, '.git', 'index')), `version ${version}`).toBeNull();
+      expect(lsFiles(dir)).toHaveLength(8); // git itself lists it
+    }
+  });
 });
