@@ -8,9 +8,11 @@ import { runInPty } from './pty.js';
 
 afterAll(cleanupTempDirs);
 
-const { loadBundle } = createRequire(import.meta.url)(join(ROOT, 'bin', 'load-bundle.cjs')) as {
+interface Loader {
   loadBundle: (name: string) => { cacheUsed: boolean };
-};
+  cacheDigest: (source: Buffer, data: Buffer, runtime?: string) => Buffer;
+}
+const { loadBundle } = createRequire(import.meta.url)(join(ROOT, 'bin', 'load-bundle.cjs')) as Loader;
 
 /** A copy of the installed command (bin/, dist/bundle/, package.json) to tamper with. */
 function packageCopy(): string {
@@ -40,6 +42,18 @@ describe('bundles start with their V8 code cache', () => {
     const r = help(pkg);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('SAME AS INSTALL');
+  });
+
+  it('a cache made by another Node is ignored (Node 20 releases share a V8 version, not a cache layout)', () => {
+    const pkg = packageCopy();
+    const loader = createRequire(import.meta.url)(join(pkg, 'bin', 'load-bundle.cjs')) as Loader;
+    expect(loader.loadBundle('exec').cacheUsed).toBe(true);
+    const cache = join(pkg, 'dist', 'bundle', 'exec.cjs.v8cache');
+    const data = readFileSync(cache).subarray(32);
+    const other = process.versions.node === '20.11.1' ? '20.20.2' : '20.11.1';
+    const runtime = [process.execPath, 0, 0, process.arch, JSON.stringify({ ...process.versions, node: other })].join('\0');
+    writeFileSync(cache, Buffer.concat([loader.cacheDigest(readFileSync(join(pkg, 'dist', 'bundle', 'exec.cjs')), data, runtime), data]));
+    expect(loader.loadBundle('exec').cacheUsed).toBe(false);
   });
 
   it('a damaged or missing cache is ignored', () => {
