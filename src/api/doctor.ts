@@ -148,7 +148,7 @@ function sampleOf(pattern: string): string | null {
     .replace(/\/\*\*\//g, '/')
     .replace(/\/\*\*$/, '/x')
     .replace(/^\*\*$/, 'x')
-    .replace(/\\(.)|[*?]/gs, (m, escaped: string | undefined) => escaped ?? 'x');
+    .replace(/\\(.)|[*?]/gs, (_m, escaped: string | undefined) => escaped ?? 'x');
   return patternMatcher([pattern])(sample) ? sample : null;
 }
 

@@ -2,14 +2,11 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GitSealError } from '../../src/errors.js';
 import { CatFileBatch } from '../../src/git/cat-file.js';
 import { compileModule } from '../helpers.js';
-
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 let work: string;
 let repo: string;
