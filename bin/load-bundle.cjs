@@ -5,8 +5,8 @@
 // checks only the source's length and its own version, which Node 20 releases share although their
 // caches do not fit each other (Node 20.11 crashes on 20.20's), and does not check its data for damage.
 // A cache for another Node or other bytes, or a damaged one, is ignored and the bundle compiled as usual.
-// Nothing is written at run time. The bundles hold no dynamic import(): a script compiled this way
-// cannot run one on Node 20.
+// Nothing is written at run time. The bundles hold no dynamic import(): a vm.Script without an
+// importModuleDynamically callback cannot run one on any Node (scripts/bundle.mjs refuses to build one).
 const { createHash } = require('node:crypto');
 const { readFileSync, statSync } = require('node:fs');
 const Module = require('node:module');

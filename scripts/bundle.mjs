@@ -4,7 +4,7 @@
 // concurrent builds never leave a half-written bundle behind.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 
@@ -13,8 +13,8 @@ const tmp = `dist/.bundle-${process.pid}`;
 // The full CLI, and lean entries without yargs: exec wraps other commands and git starts the filter for
 // every checkout, add and status, so their cold start counts.
 const entries = { cli: 'src/cli.ts', exec: 'src/exec-main.ts', filter: 'src/filter-main.ts' };
-// A bundle runs under a code cache (bin/load-bundle.cjs), where Node 20 has no dynamic import(): the one
-// module that imports at run time (age-encryption's recipients, not in its "exports") is bundled instead.
+// A bundle runs through vm.Script (bin/load-bundle.cjs), which has no dynamic import() on any Node: the
+// one module that imported at run time (age-encryption's recipients, not in its "exports") is bundled.
 const typageRecipients = {
   name: 'typage-recipients',
   setup(b) {
@@ -45,9 +45,19 @@ const result = await build({
   metafile: true,
   logLevel: 'warning',
 });
+// A script run through vm.Script cannot run import() (bin/load-bundle.cjs): none may be left, whether
+// esbuild lists it (a literal module it left external) or not (a computed specifier).
 for (const [file, output] of Object.entries(result.metafile.outputs)) {
   const dynamic = output.imports.filter((i) => i.kind === 'dynamic-import' && i.external);
-  if (dynamic.length) throw new Error(`${file}: a dynamic import() of ${dynamic.map((i) => i.path).join(', ')} cannot run under the code cache; bundle it or use require()`);
+  const problem = dynamic.length
+    ? `a dynamic import() of ${dynamic.map((i) => i.path).join(', ')}; bundle it or use require()`
+    : file.endsWith('.cjs') && /\bimport\s*\(/.test(readFileSync(file, 'latin1'))
+      ? 'an import() call; use require()'
+      : null;
+  if (problem) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw new Error(`${file}: holds ${problem} (bin/load-bundle.cjs runs bundles through vm.Script, which cannot run one)`);
+  }
 }
 mkdirSync(out, { recursive: true });
 const fresh = new Set(readdirSync(tmp));

@@ -60,7 +60,7 @@ describe('bundles start with their V8 code cache', () => {
     const pkg = packageCopy();
     const cache = join(pkg, 'dist', 'bundle', 'cli.cjs.v8cache');
     const bytes = readFileSync(cache);
-    for (let i = 40; i < bytes.length; i += 97) bytes[i] ^= 0x5a; // the digest still matches, V8's data does not
+    for (let i = 40; i < bytes.length; i += 97) bytes[i] ^= 0x5a; // V8's data damaged: the digest no longer matches
     writeFileSync(cache, bytes);
     expect(help(pkg).stdout).toContain('git-seal <command>');
     writeFileSync(cache, '');
@@ -68,7 +68,7 @@ describe('bundles start with their V8 code cache', () => {
   });
 });
 
-describe('code the bundles load on first use runs under the code cache (no dynamic import)', () => {
+describe('code the bundles load on first use runs through vm.Script (no dynamic import)', () => {
   it('a post-quantum identity seals and opens through the command (the recipient classes are bundled)', () => {
     const dir = tempDir();
     const env = isolatedEnv(dir);

@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 /**
  * age-encryption's dist/recipients.js, which its package "exports" map does not expose: imported by path
  * at run time. The CLI bundle replaces this module with scripts/typage-recipients.bundled.mjs, which
- * bundles that file instead (a bundle loaded with a code cache cannot use a dynamic import()).
+ * bundles that file instead (a bundle runs through vm.Script, where a dynamic import() cannot run).
  */
 export async function importRecipientsModule(): Promise<unknown> {
   const entry = createRequire(import.meta.url).resolve('age-encryption');

@@ -31,7 +31,7 @@ export function toList(v: unknown): string[] {
 export async function askYesNo(question: string): Promise<boolean> {
   if (!process.stdin.isTTY || !process.stderr.isTTY) return false;
   // Loaded here, not at the top: exec's lean start imports this module too and never asks. A require,
-  // not import(): the CLI bundle runs under a code cache, where a dynamic import() cannot be used.
+  // not import(): the CLI bundle runs through vm.Script, where a dynamic import() cannot run.
   const { createInterface } = createRequire(import.meta.url)('node:readline/promises') as typeof import('node:readline/promises');
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {

@@ -13,6 +13,8 @@ export interface IndexEntry {
 export const MAX_ENTRIES = 50_000;
 /** Longer paths are left to git too: version 4 builds each path from the previous one, so without a bound a small crafted index decodes to gigabytes. */
 export const MAX_PATH_BYTES = 4096;
+/** All paths together (a real index of MAX_ENTRIES paths holds a few MiB). */
+export const MAX_TOTAL_PATH_BYTES = 16 << 20;
 
 const SIGNATURE = 0x44495243; // "DIRC"
 const FLAG_EXTENDED = 0x4000;
@@ -25,7 +27,7 @@ const UNSUPPORTED_EXTENSIONS = new Set(['link', 'sdir']);
  * starting git: a `git ls-files` process costs 10-20 ms, which `exec` and the filter pay at every start.
  * Returns null for anything it does not handle: another version, a split or sparse index, an index
  * without its checksum (`index.skipHash`), more than MAX_ENTRIES entries, a path longer than
- * MAX_PATH_BYTES, or bytes that do not parse.
+ * MAX_PATH_BYTES or more than MAX_TOTAL_PATH_BYTES of paths, or bytes that do not parse.
  * Callers then run `git ls-files`. The trailing checksum is checked, and tells SHA-1 from SHA-256.
  */
 export function readIndexFile(file: string): IndexEntry[] | null {
@@ -45,6 +47,7 @@ export function readIndexFile(file: string): IndexEntry[] | null {
   const entries: IndexEntry[] = [];
   const decoder = new TextDecoder();
   let previous: Buffer = Buffer.alloc(0);
+  let pathBytes = 0;
   let at = 12;
   for (let i = 0; i < count; i++) {
     const start = at;
@@ -79,6 +82,8 @@ export function readIndexFile(file: string): IndexEntry[] | null {
       at = start + ((nul - start + 8) & ~7);
       if (at > end) return null;
     }
+    pathBytes += name.length;
+    if (pathBytes > MAX_TOTAL_PATH_BYTES) return null;
     previous = name;
     entries.push({ path: decoder.decode(name), oid, stage: (flags >> 12) & 3 });
   }
