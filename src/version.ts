@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 
-/** This package's version: package.json is one level above dist/cli.js and two above dist/bundle/cli.js. */
+/** This package's version: package.json is one level above dist/cli.js and two above dist/bundle/cli.cjs. */
 export function packageVersion(): string {
   for (const up of ['../package.json', '../../package.json']) {
     try {
