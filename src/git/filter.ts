@@ -329,6 +329,21 @@ export class SealFilter {
   }
 
   /**
+   * Whether cleaning `plaintext` at `path` gives back exactly the blob `oid`, as known to the clean cache
+   * (clean's first check): what `git update-index --refresh` would find by running the filter.
+   */
+  cleansBackTo(path: string, plaintext: Buffer, oid: string): boolean {
+    const cache = this.cache();
+    if (!cache || path === CONFIG_FILE || plaintext.includes(SEALED_MARK)) return false;
+    try {
+      const settings = this.settingsOf(path);
+      return Boolean(settings.profile) && cache.has(path, oid, plaintext, this.cleanSettings(path, null, settings).key);
+    } catch {
+      return false;
+    }
+  }
+
+  /**
    * A sealed input's values in clear that plaintext_keys does not list: null when it has none (it passes
    * through), else its data key to seal them with. Without the key they are refused: sealing a value
    * needs the file's data key, which only a recipient can open.

@@ -22,6 +22,25 @@ const MODE_SPARSE_DIRECTORY = 0o040000;
 /** Extensions this reader cannot do without: a split index ("link") and a sparse index ("sdir"). */
 const UNSUPPORTED_EXTENSIONS = new Set(['link', 'sdir']);
 
+/** An entry with where it sits in the index file, for an in-place update of its stat data. */
+export interface PlacedIndexEntry extends IndexEntry {
+  /** Offset of the entry's first byte (its ctime). */
+  at: number;
+  /** The entry's mode field (0o100644, 0o100755, 0o120000, 0o160000). */
+  mode: number;
+  /** The 16-bit flags: assume-valid is 0x8000. */
+  flags: number;
+  /** The version 3+ extended flags (skip-worktree 0x4000, intent-to-add 0x2000), else 0. */
+  extendedFlags: number;
+}
+
+/** A parsed index: its entries, its extensions' signatures, and its trailing hash's length. */
+export interface ParsedIndex {
+  entries: PlacedIndexEntry[];
+  extensions: string[];
+  hashLength: 20 | 32;
+}
+
 /**
  * The entries of a git index file (gitformat-index(5), versions 2 to 4), in index order, read without
  * starting git: a `git ls-files` process costs 10-20 ms, which `exec` and the filter pay at every start.
@@ -37,6 +56,15 @@ export function readIndexFile(file: string): IndexEntry[] | null {
   } catch {
     return null;
   }
+  return parse(data, false)?.entries ?? null;
+}
+
+/** readIndexFile's reading of index bytes, with each entry's place, flags and mode. */
+export function parseIndex(data: Buffer): ParsedIndex | null {
+  return parse(data, true) as ParsedIndex | null;
+}
+
+function parse(data: Buffer, placed: boolean): { entries: IndexEntry[]; extensions: string[]; hashLength: 20 | 32 } | null {
   if (data.length < 12 || data.readUInt32BE(0) !== SIGNATURE) return null;
   const version = data.readUInt32BE(4);
   const count = data.readUInt32BE(8);
@@ -58,8 +86,10 @@ export function readIndexFile(file: string): IndexEntry[] | null {
     const oid = data.toString('hex', at + 40, at + 40 + hashLength);
     const flags = data.readUInt16BE(at + 40 + hashLength);
     at += fixed;
+    let extendedFlags = 0;
     if (flags & FLAG_EXTENDED) {
-      if (version < 3) return null;
+      if (version < 3 || at + 2 > end) return null;
+      extendedFlags = data.readUInt16BE(at);
       at += 2;
     }
     let name: Buffer;
@@ -85,16 +115,21 @@ export function readIndexFile(file: string): IndexEntry[] | null {
     pathBytes += name.length;
     if (pathBytes > MAX_TOTAL_PATH_BYTES) return null;
     previous = name;
-    entries.push({ path: decoder.decode(name), oid, stage: (flags >> 12) & 3 });
+    const path = decoder.decode(name);
+    const stage = (flags >> 12) & 3;
+    const entry: IndexEntry | PlacedIndexEntry = placed ? { path, oid, stage, at: start, mode, flags, extendedFlags } : { path, oid, stage };
+    entries.push(entry);
   }
   // Extensions: a 4-byte signature and a 32-bit size each, up to the checksum.
+  const extensions: string[] = [];
   while (at < end) {
     if (at + 8 > end) return null;
     const signature = data.toString('latin1', at, at + 4);
     if (UNSUPPORTED_EXTENSIONS.has(signature)) return null;
+    extensions.push(signature);
     at += 8 + data.readUInt32BE(at + 4);
   }
-  return at === end ? entries : null;
+  return at === end ? { entries, extensions, hashLength } : null;
 }
 
 /** The length of the index's trailing hash that matches its content (20: SHA-1, 32: SHA-256), else null. */

@@ -1,8 +1,9 @@
-import { copyFileSync, existsSync, linkSync, readFileSync, renameSync, rmSync, unlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { GitSealError } from '../errors.js';
 import { privateGitSealDir, tempName } from './atomic-write.js';
 import { stopPoint } from '../util/test-hook.js';
+import { withStatData, type CheckedOut } from './index-stat.js';
 import type { Repo } from './repo.js';
 import { git } from './run.js';
 
@@ -45,25 +46,52 @@ function stagedOids(repo: Repo, index: string, paths: string[]): Map<string, str
 }
 
 /**
- * Change index entries with git's lock protocol, never replacing what someone staged meanwhile: the new
- * index is built on a copy, becomes index.lock in one step (link(2): fails if git holds the lock), and is
- * renamed over the index only if the index is still the one copied (else it starts over). index.lock
- * exists only for that check, so a killed git-seal practically never leaves one behind. Paths whose
+ * Change index entries (see replaceIndex), never replacing what someone staged meanwhile: paths whose
  * staged blob is no longer `expect` are left alone and returned.
  */
 export function updateIndex(repo: Repo, updates: readonly IndexUpdate[]): string[] {
   if (updates.length === 0) return [];
+  const skipped = replaceIndex(repo, (before, scratch) => {
+    copyFileSync(before.path, scratch);
+    const now = stagedOids(repo, scratch, updates.map((u) => u.path));
+    const apply = updates.filter((u) => now.get(u.path) === u.expect);
+    const info = apply.map((u) => `${u.mode} ${u.oid}\t${u.path}\0`).join('');
+    if (info) git(['update-index', '-z', '--index-info'], { cwd: repo.root, input: info, env: { ...process.env, GIT_INDEX_FILE: scratch } });
+    return updates.filter((u) => !apply.includes(u)).map((u) => u.path);
+  });
+  return skipped!;
+}
+
+/**
+ * Record the stat data of working copies known to hold their staged blob, as `git update-index --refresh`
+ * would after comparing their content, without a git process and its filter (see withStatData). Returns
+ * the paths recorded, or null when this index is left to git.
+ */
+export function recordCheckedOut(repo: Repo, files: readonly CheckedOut[]): string[] | null {
+  if (files.length === 0) return [];
+  return replaceIndex(repo, (before, scratch) => {
+    const patched = withStatData(before.bytes, files);
+    if (patched) writeFileSync(scratch, patched.bytes, { mode: 0o644 });
+    return patched?.recorded ?? null;
+  });
+}
+
+/**
+ * Replace the index with git's lock protocol, never losing what someone staged meanwhile: `build` writes
+ * the new index to `scratch` from the current one; it becomes index.lock in one step (link(2): fails if git
+ * holds the lock), and is renamed over the index only if the index is still the one read (else it starts
+ * over). index.lock exists only for that check, so a killed git-seal practically never leaves one behind.
+ * A null from `build` changes nothing.
+ */
+function replaceIndex<T>(repo: Repo, build: (before: { path: string; bytes: Buffer }, scratch: string) => T | null): T | null {
   const index = indexPath(repo);
   const lock = `${index}.lock`;
   const scratch = join(privateGitSealDir(repo.root, 'tmp')!, tempName());
   try {
     for (;;) {
       const before = readFileSync(index);
-      copyFileSync(index, scratch);
-      const now = stagedOids(repo, scratch, updates.map((u) => u.path));
-      const apply = updates.filter((u) => now.get(u.path) === u.expect);
-      const info = apply.map((u) => `${u.mode} ${u.oid}\t${u.path}\0`).join('');
-      if (info) git(['update-index', '-z', '--index-info'], { cwd: repo.root, input: info, env: { ...process.env, GIT_INDEX_FILE: scratch } });
+      const result = build({ path: index, bytes: before }, scratch);
+      if (result === null) return null;
       stopPoint('index-lock');
       try {
         linkSync(scratch, lock);
@@ -72,11 +100,11 @@ export function updateIndex(repo: Repo, updates: readonly IndexUpdate[]): string
         throw err;
       }
       if (!readFileSync(index).equals(before)) {
-        unlinkSync(lock); // changed since the copy: start over from the new index
+        unlinkSync(lock); // changed since it was read: start over from the new index
         continue;
       }
       renameSync(lock, index);
-      return updates.filter((u) => !apply.includes(u)).map((u) => u.path);
+      return result;
     }
   } finally {
     rmSync(scratch, { force: true });

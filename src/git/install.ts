@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GitSealError } from '../errors.js';
@@ -6,7 +6,8 @@ import { assertUnchanged, privateGitSealDir, sweepStale, tempDirFor, tempName, w
 import { loadConfigIfPresent } from '../profiles/config.js';
 import { checkoutConverts, DRIVER, trackedSealedFiles } from './attributes.js';
 import { CatFileBatch } from './cat-file.js';
-import { assertIndexUnlocked, updateIndex } from './index-lock.js';
+import { assertIndexUnlocked, recordCheckedOut, updateIndex } from './index-lock.js';
+import type { CheckedOut } from './index-stat.js';
 import { SealFilter } from './filter.js';
 import { SmudgeCache } from './smudge-cache.js';
 import { CleanCache } from './clean-cache.js';
@@ -174,11 +175,16 @@ async function recheckout(
   assertIndexUnlocked(repo); // fails here, changing nothing, while git holds the index
   const cleanSet = new Set(clean);
   const entries = index.filter((e) => cleanSet.has(e.path));
-  await replaceFromIndex(repo, entries, { seen, blobs }, identityFiles, opening, beforeGit);
-  // The index still has the old files' sizes, which git takes as "modified" without looking: re-enter
-  // the same blobs without stat data, so git compares content (through the filter) and records it.
-  updateIndex(repo, entries.map((e) => ({ ...e, expect: e.oid })));
-  gitMaybe(['update-index', '-q', '--refresh'], { cwd: repo.root }); // record the new stat info
+  const checked = await replaceFromIndex(repo, entries, { seen, blobs }, identityFiles, opening, beforeGit);
+  // The index still has the old files' stat data, which git takes as "modified" without looking. Copies
+  // known to clean back to their blob get their new stat data here; for the rest, the same blobs are
+  // entered again without stat data, so git compares content (through the filter) and records it.
+  const recorded = new Set(recordCheckedOut(repo, checked));
+  const rest = entries.filter((e) => !recorded.has(e.path));
+  if (rest.length) {
+    updateIndex(repo, rest.map((e) => ({ ...e, expect: e.oid })));
+    gitMaybe(['update-index', '-q', '--refresh'], { cwd: repo.root }); // record the new stat info
+  }
   return clean;
 }
 
@@ -196,14 +202,15 @@ async function replaceFromIndex(
   identityFiles: string[],
   opening: boolean,
   beforeGit: () => void,
-): Promise<void> {
+): Promise<CheckedOut[]> {
   const converted = checkoutConverts(repo.root, entries.map((e) => e.path));
   const here = entries.filter((e) => (e.mode === '100644' || e.mode === '100755') && !converted.has(e.path));
   const inProcess = new Set(here);
   const byGit = entries.filter((e) => !inProcess.has(e));
-  if (here.length) await writeHere(repo, here, copies, identityFiles, opening);
+  const checked = here.length ? await writeHere(repo, here, copies, identityFiles, opening) : [];
   beforeGit(); // lock drops the filter config here: after its own writes, before git's checkout and refresh
   if (byGit.length) await checkoutIndexInto(repo, byGit.map((e) => e.path), copies.seen);
+  return checked;
 }
 
 /** Rename the new copy `from` over `path`'s working copy, unless someone changed that copy meanwhile. */
@@ -221,7 +228,12 @@ interface Copies {
   blobs: Map<string, Buffer>;
 }
 
-async function writeHere(repo: Repo, entries: readonly TreeEntry[], { seen, blobs: staged }: Copies, identityFiles: string[], opening: boolean): Promise<void> {
+/**
+ * Write `entries` (opened when `opening`) over their working copies. Returns those whose copy is known to
+ * clean back to the staged blob (the blob itself when locking; the clean cache says so when opening), with
+ * the lstat taken before their content was read back unchanged, as git's refresh does.
+ */
+async function writeHere(repo: Repo, entries: readonly TreeEntry[], { seen, blobs: staged }: Copies, identityFiles: string[], opening: boolean): Promise<CheckedOut[]> {
   const filter = opening ? new SealFilter(repo.root, identityFiles, undefined, repo.gitDir) : null;
   const temps = new Map<string, ReturnType<typeof tempDirFor>>();
   const written: string[] = [];
@@ -236,6 +248,19 @@ async function writeHere(repo: Repo, entries: readonly TreeEntry[], { seen, blob
       writeFileSync(tmp, contents[i], { mode: e.mode === '100755' ? 0o777 : 0o666, flag: 'wx' }); // git's modes, less the umask
       await putInPlace(repo, e.path, tmp, seen);
     }
+    stopPoint('install-placed');
+    const checked: CheckedOut[] = [];
+    for (const [i, e] of entries.entries()) {
+      if (filter ? !filter.cleansBackTo(e.path, contents[i], e.oid) : contents[i] !== blobs[i]) continue;
+      const abs = join(repo.root, e.path);
+      try {
+        const stat = lstatSync(abs, { bigint: true });
+        if (stat.isFile() && readFileSync(abs).equals(contents[i])) checked.push({ path: e.path, oid: e.oid, stat });
+      } catch {
+        /* gone or unreadable: git's refresh decides */
+      }
+    }
+    return checked;
   } finally {
     for (const tmp of written) rmSync(tmp, { force: true });
     for (const t of temps.values()) t.remove?.();
