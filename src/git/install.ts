@@ -10,7 +10,7 @@ import { assertIndexUnlocked, recordCheckedOut, updateIndex } from './index-lock
 import type { CheckedOut } from './index-stat.js';
 import { SealFilter } from './filter.js';
 import { SmudgeCache } from './smudge-cache.js';
-import { CleanCache } from './clean-cache.js';
+import { blobOid, CleanCache } from './clean-cache.js';
 import { appendLocalConfig, configSnapshot } from './local-config.js';
 import { stopPoint } from '../util/test-hook.js';
 import { plaintextOnDisk, scrubGitDir, sealInPlace, untrackedPlaintext } from './leftovers.js';
@@ -118,30 +118,40 @@ interface WorkingCopies {
 async function modifiedFiles(repo: Repo, files: readonly string[]): Promise<WorkingCopies> {
   const want = new Set(files);
   const index = listFiles(repo.root, 'index').filter((e) => want.has(e.path));
-  const objects = new CatFileBatch({ cwd: repo.root });
   const dirty = new Set<string>(files);
   const seen = new Map<string, Buffer>();
   const staged = new Map<string, Buffer>();
   const differ: TreeEntry[] = [];
-  try {
-    // Ask for every blob at once: the reader pipelines the requests to one git cat-file.
-    const blobs = await Promise.all(index.map((e) => objects.read(e.oid)));
-    for (const [i, e] of index.entries()) {
-      let work: Buffer;
-      try {
-        work = readFileSync(join(repo.root, e.path));
-      } catch {
-        continue; // missing: checking it out again is what the user wants
-      }
-      seen.set(e.path, work);
-      const blob = blobs[i];
-      if (!blob) continue;
-      staged.set(e.oid, blob);
-      if (work.equals(blob)) dirty.delete(e.path);
-      else differ.push(e);
+  const unknown: TreeEntry[] = [];
+  for (const e of index) {
+    let work: Buffer;
+    try {
+      work = readFileSync(join(repo.root, e.path));
+    } catch {
+      continue; // missing: checking it out again is what the user wants
     }
-  } finally {
-    await objects.close();
+    seen.set(e.path, work);
+    // A copy whose blob id is the staged one is that blob, byte for byte: no need to read it from git.
+    if (blobOid(work, e.oid.length === 64 ? 'sha256' : 'sha1') === e.oid) {
+      staged.set(e.oid, work);
+      dirty.delete(e.path);
+    } else unknown.push(e);
+  }
+  if (unknown.length) {
+    const objects = new CatFileBatch({ cwd: repo.root });
+    try {
+      // Ask for every blob at once: the reader pipelines the requests to one git cat-file.
+      const blobs = await Promise.all(unknown.map((e) => objects.read(e.oid)));
+      for (const [i, e] of unknown.entries()) {
+        const blob = blobs[i];
+        if (!blob) continue;
+        staged.set(e.oid, blob);
+        if (seen.get(e.path)!.equals(blob)) dirty.delete(e.path);
+        else differ.push(e);
+      }
+    } finally {
+      await objects.close();
+    }
   }
   // One git for all; when it fails (a copy it cannot clean), each path alone, so only that one stays modified.
   const hashes = (entries: readonly TreeEntry[]): (string | undefined)[] =>
