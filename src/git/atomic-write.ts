@@ -47,18 +47,26 @@ export function sweepStale(dir: string): void {
 
 const gitDirs = new Map<string, string | null>();
 
-/** The git dir of the work tree holding `dir`, or null when `dir` is in none (or inside a git dir). */
+/**
+ * The git dir of the work tree holding `dir`, or null when `dir` is in none (or inside a git dir). A
+ * directory without a `.git` entry belongs where its parent does (findRepo looks further up the same
+ * way), so a batch of files in sibling directories costs one `stat` per new directory.
+ */
 export function gitDirOf(dir: string): string | null {
-  if (!gitDirs.has(dir)) {
-    let found: string | null = null;
+  let found = gitDirs.get(dir);
+  if (found !== undefined) return found;
+  const parent = dirname(dir);
+  if (parent !== dir && !process.env.GIT_DIR && !process.env.GIT_WORK_TREE && !process.env.GIT_CEILING_DIRECTORIES && !existsSync(join(dir, '.git'))) {
+    found = gitDirOf(parent);
+  } else {
     try {
       found = findRepo(dir).gitDir;
     } catch {
-      /* not in a work tree */
+      found = null; // not in a work tree
     }
-    gitDirs.set(dir, found);
   }
-  return gitDirs.get(dir)!;
+  gitDirs.set(dir, found);
+  return found;
 }
 
 /** `<git-dir>/git-seal/<name>`, created 0700; null when `dir` is in no work tree. */
@@ -75,7 +83,13 @@ export function privateGitSealDir(dir: string, name: string): string | null {
 
 const made = new Set<string>();
 
-const sameDevice = (a: string, b: string) => statSync(a).dev === statSync(b).dev;
+const devices = new Map<string, number>();
+/** Whether `dir` is on the filesystem of `tempDir` (whose device is asked once). */
+function sameDevice(tempDir: string, dir: string): boolean {
+  let dev = devices.get(tempDir);
+  if (dev === undefined) devices.set(tempDir, (dev = statSync(tempDir).dev));
+  return statSync(dir).dev === dev;
+}
 
 /** A directory for temp files on the same filesystem as `targetDir`, where git never picks them up. */
 export function tempDirFor(targetDir: string): { dir: string; remove?: () => void } {
