@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fchmodSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { GitSealError } from '../errors.js';
 import { acquireLock, lockPathFor, pidAlive } from '../util/lock.js';
 import { stopPoint } from '../util/test-hook.js';
@@ -52,7 +52,8 @@ const gitDirs = new Map<string, string | null>();
  * directory without a `.git` entry belongs where its parent does (findRepo looks further up the same
  * way), so a batch of files in sibling directories costs one `stat` per new directory.
  */
-export function gitDirOf(dir: string): string | null {
+export function gitDirOf(path: string): string | null {
+  const dir = resolve(path); // a relative walk would end at '.', below the real parents
   let found = gitDirs.get(dir);
   if (found !== undefined) return found;
   const parent = dirname(dir);

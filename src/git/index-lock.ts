@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, linkSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, existsSync, fstatSync, linkSync, openSync, readFileSync, renameSync, rmSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { GitSealError } from '../errors.js';
 import { privateGitSealDir, tempName } from './atomic-write.js';
@@ -53,6 +53,8 @@ export function updateIndex(repo: Repo, updates: readonly IndexUpdate[]): string
   if (updates.length === 0) return [];
   const skipped = replaceIndex(repo, (before, scratch) => {
     copyFileSync(before.path, scratch);
+    // The copy keeps the index's time, so git's write smudges entries racy against it as it would in place.
+    utimesSync(scratch, before.mtimeMs / 1000, before.mtimeMs / 1000);
     const now = stagedOids(repo, scratch, updates.map((u) => u.path));
     const apply = updates.filter((u) => now.get(u.path) === u.expect);
     const info = apply.map((u) => `${u.mode} ${u.oid}\t${u.path}\0`).join('');
@@ -70,9 +72,11 @@ export function updateIndex(repo: Repo, updates: readonly IndexUpdate[]): string
 export function recordCheckedOut(repo: Repo, files: readonly CheckedOut[]): string[] | null {
   if (files.length === 0) return [];
   return replaceIndex(repo, (before, scratch) => {
-    const patched = withStatData(before.bytes, files);
-    if (patched) writeFileSync(scratch, patched.bytes, { mode: 0o644 });
-    return patched?.recorded ?? null;
+    const patched = withStatData(before.bytes, files, Math.floor(before.mtimeMs / 1000));
+    if (!patched) return null;
+    writeFileSync(scratch, patched.bytes);
+    chmodSync(scratch, before.mode & 0o7777); // the index's own mode (core.sharedRepository), whatever the umask
+    return patched.recorded;
   });
 }
 
@@ -83,14 +87,32 @@ export function recordCheckedOut(repo: Repo, files: readonly CheckedOut[]): stri
  * over). index.lock exists only for that check, so a killed git-seal practically never leaves one behind.
  * A null from `build` changes nothing.
  */
-function replaceIndex<T>(repo: Repo, build: (before: { path: string; bytes: Buffer }, scratch: string) => T | null): T | null {
+interface ReadIndex {
+  path: string;
+  bytes: Buffer;
+  /** Its mtime (floored to whole milliseconds) and mode, from the same open file as the bytes. */
+  mtimeMs: number;
+  mode: number;
+}
+
+function readIndex(path: string): ReadIndex {
+  const fd = openSync(path, 'r');
+  try {
+    const st = fstatSync(fd);
+    return { path, bytes: readFileSync(fd), mtimeMs: Math.floor(st.mtimeMs), mode: st.mode };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function replaceIndex<T>(repo: Repo, build: (before: ReadIndex, scratch: string) => T | null): T | null {
   const index = indexPath(repo);
   const lock = `${index}.lock`;
   const scratch = join(privateGitSealDir(repo.root, 'tmp')!, tempName());
   try {
     for (;;) {
-      const before = readFileSync(index);
-      const result = build({ path: index, bytes: before }, scratch);
+      const before = readIndex(index);
+      const result = build(before, scratch);
       if (result === null) return null;
       stopPoint('index-lock');
       try {
@@ -99,7 +121,7 @@ function replaceIndex<T>(repo: Repo, build: (before: { path: string; bytes: Buff
         if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw indexLocked(lock);
         throw err;
       }
-      if (!readFileSync(index).equals(before)) {
+      if (!readFileSync(index).equals(before.bytes)) {
         unlinkSync(lock); // changed since it was read: start over from the new index
         continue;
       }

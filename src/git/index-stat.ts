@@ -22,15 +22,17 @@ const INTENT_TO_ADD = 0x2000;
 const S_IFMT = 0o170000n;
 const S_IFREG = 0o100000n;
 const U32 = 0xffffffffn;
+const GITLINK = 0o160000;
 
 /**
  * The index bytes `data` with the stat data of the `files` that are still staged as checked out (stage 0,
  * same blob, same file type and executable bit, no assume-valid, skip-worktree or intent-to-add flag), as
  * `git update-index --refresh` records it after finding the content unchanged (gitformat-index(5): ctime,
- * mtime, dev, ino, uid, gid and size, each 32 bits). Returns the new bytes and the paths recorded, or null
+ * mtime, dev, ino, uid, gid and size, each 32 bits). `replacedMtimeSec` is the mtime of the index `data`
+ * was read from (whole seconds). Returns the new bytes and the paths recorded, or null when none is, or
  * for an index this does not handle (see readIndexFile and KEPT_EXTENSIONS): then git refreshes it.
  */
-export function withStatData(data: Buffer, files: readonly CheckedOut[]): { bytes: Buffer; recorded: string[] } | null {
+export function withStatData(data: Buffer, files: readonly CheckedOut[], replacedMtimeSec: number): { bytes: Buffer; recorded: string[] } | null {
   const index = parseIndex(data);
   if (!index || index.extensions.some((e) => !KEPT_EXTENSIONS.has(e))) return null;
   const byPath = new Map<string, (typeof index.entries)[number] | null>();
@@ -55,6 +57,16 @@ export function withStatData(data: Buffer, files: readonly CheckedOut[]): { byte
     // The mode field (at 24) is the entry's and stays; then uid, gid and size.
     [stat.uid, stat.gid, stat.size].forEach((v, i) => bytes.writeUInt32BE(Number(v & U32), e.at + 28 + 4 * i));
     recorded.push(path);
+  }
+  if (recorded.length === 0) return null;
+  // As git does when it writes an index (ce_smudge_racily_clean_entry): an entry whose mtime is not older
+  // than the index it replaces may have changed after its stat data was taken, which only that index's
+  // time revealed. Its size becomes 0, so git compares its content again. (git first compares the
+  // content itself; this leaves that to git's next look.)
+  const done = new Set(recorded);
+  for (const e of index.entries) {
+    if (done.has(e.path) || e.mode === GITLINK || replacedMtimeSec === 0) continue;
+    if (bytes.readUInt32BE(e.at + 8) >= replacedMtimeSec) bytes.writeUInt32BE(0, e.at + 36);
   }
   const body = bytes.subarray(0, bytes.length - index.hashLength);
   createHash(index.hashLength === 20 ? 'sha1' : 'sha256').update(body).digest().copy(bytes, body.length);

@@ -19,6 +19,7 @@ import type { Repo } from './repo.js';
 import { git, gitBuffer, gitMaybe } from './run.js';
 
 const HOOK_MARK = '# installed by git-seal';
+const CR = 0x0d;
 
 function shellQuote(s: string): string {
   return /^[A-Za-z0-9_./:@%+=-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
@@ -261,7 +262,8 @@ async function writeHere(repo: Repo, entries: readonly TreeEntry[], { seen, blob
     stopPoint('install-placed');
     const checked: CheckedOut[] = [];
     for (const [i, e] of entries.entries()) {
-      if (filter ? !filter.cleansBackTo(e.path, contents[i], e.oid) : contents[i] !== blobs[i]) continue;
+      // A CR may be converted by git on the way in (text, eol, autocrlf): that copy is git's to compare.
+      if (contents[i].includes(CR) || (filter ? !filter.cleansBackTo(e.path, contents[i], e.oid) : contents[i] !== blobs[i])) continue;
       const abs = join(repo.root, e.path);
       try {
         const stat = lstatSync(abs, { bigint: true });

@@ -1,7 +1,8 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanupTempDirs, person, repoWith, SECRETS, startSeal, tempDir } from '../helpers.js';
+import { BIN, cleanupTempDirs, person, repoWith, SECRETS, startSeal, tempDir } from '../helpers.js';
 import { stopped } from '../security/proc.js';
 
 afterAll(cleanupTempDirs);
@@ -68,5 +69,91 @@ describe('install records the stat data of what it checked out, never of an edit
     expect((await run.done).status).toBe(0);
     expect(alice.git(['status', '--porcelain'], dir)).toBe(` M ${files[2]}\n`);
     expect(alice.git(['diff', '--stat'], dir)).toContain(files[2]);
+  });
+
+  /** Edit `file` in place: same size, same inode, and its mtime set back to what it was. */
+  function editKeepingMtime(dir: string, file: string): string {
+    const p = join(dir, file);
+    const { atime, mtime } = statSync(p);
+    const edited = readFileSync(p, 'utf8').replace('sk_live_', 'sk_EDIT_');
+    writeFileSync(p, edited);
+    utimesSync(p, atime, mtime);
+    return edited;
+  }
+
+  // The review's case: a path install leaves to git (here `ident`) makes a second index write. Entries the
+  // first write recorded were racy against it (same second); the second write must keep them racy (git's
+  // smudge of racily clean entries), or a same-size edit in that second becomes invisible once the index
+  // is a second newer. core.trustctime=false leaves git only the mtime, the size and its racy check.
+  it('an edit in the second the index was first written stays modified after a second index write', async () => {
+    for (let attempt = 0; ; attempt++) {
+      const dir = clone();
+      writeFileSync(join(dir, '.git', 'info', 'attributes'), `${files[2]} ident\n`);
+      alice.git(['config', 'core.trustctime', 'false'], dir);
+      const run = startSeal(['install', '--quiet'], { cwd: dir, env: { ...alice.env, GITSEAL_TEST_STOP_AT: 'index-lock' } });
+      await stopped(run); // the first index (the recorded stat data) is built, not yet in place
+      const tmp = join(dir, '.git', 'git-seal', 'tmp');
+      const firstIndex = Math.max(...readdirSync(tmp).map((f) => statSync(join(tmp, f)).mtimeMs));
+      const placed = statSync(join(dir, files[0])).mtimeMs;
+      if (Math.floor(placed / 1000) !== Math.floor(firstIndex / 1000)) {
+        // Placed and indexed in different seconds: not the racy case. Try again.
+        process.kill(run.pid, 'SIGKILL');
+        await run.done;
+        expect(attempt, 'placement and index write kept straddling a second').toBeLessThan(5);
+        continue;
+      }
+      const edited = editKeepingMtime(dir, files[0]);
+      while (Math.floor(Date.now() / 1000) <= Math.floor(firstIndex / 1000)) await new Promise((r) => setTimeout(r, 50));
+      process.kill(run.pid, 'SIGCONT');
+      await stopped(run); // the second write (git update-index for the `ident` path)
+      process.kill(run.pid, 'SIGCONT');
+      expect((await run.done).status).toBe(0);
+      expect(alice.git(['status', '--porcelain'], dir)).toBe(` M ${files[0]}\n`);
+      expect(readFileSync(join(dir, files[0]), 'utf8')).toBe(edited);
+      return;
+    }
+  });
+
+  it('an edit right after install, in the same second, is seen by the next install and by git', () => {
+    const dir = clone();
+    alice.git(['config', 'core.trustctime', 'false'], dir);
+    expect(alice.seal(['install', '--quiet'], { cwd: dir }).status).toBe(0);
+    const index = statSync(join(dir, '.git', 'index')).mtimeMs;
+    editKeepingMtime(dir, files[1]);
+    utimesSync(join(dir, files[1]), new Date(index), new Date(index)); // as if edited in the index's second
+    while (Math.floor(Date.now() / 1000) <= Math.floor(index / 1000)) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    // A second install rewrites the index a second later: the racy entry must stay racy (size 0).
+    expect(alice.seal(['install', '--quiet'], { cwd: dir }).status).toBe(0);
+    expect(alice.git(['status', '--porcelain'], dir)).toBe(` M ${files[1]}\n`);
+  });
+
+  it('keeps the index file’s mode (core.sharedRepository) whatever the umask', () => {
+    const dir = clone();
+    alice.git(['config', 'core.sharedRepository', 'group'], dir);
+    chmodSync(join(dir, '.git', 'index'), 0o660);
+    const r = spawnSync('sh', ['-c', 'umask 077 && exec "$0" "$1" install --quiet', process.execPath, BIN], { cwd: dir, env: alice.env, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(statSync(join(dir, '.git', 'index')).mode & 0o777).toBe(0o660);
+  });
+
+  it('leaves a copy with CR bytes to git, which may convert line ends on the way in (text, eol=lf)', async () => {
+    const crlf = join(tempDir(), 'crlf');
+    alice.git(['clone', '-q', origin, crlf], tempDir());
+    expect(alice.seal(['install', '--quiet'], { cwd: crlf }).status).toBe(0);
+    writeFileSync(join(crlf, files[0]), SECRETS.replace(/\n/g, '\r\n'));
+    alice.git(['add', files[0]], crlf);
+    alice.git(['commit', '-q', '-m', 'crlf'], crlf);
+    const dir = join(tempDir(), 'clone');
+    alice.git(['clone', '-q', crlf, dir], tempDir());
+    writeFileSync(join(dir, '.git', 'info', 'attributes'), '*.toml text eol=lf\n');
+    // Held until the copies are a second older than the index to come, so git will not find them racy.
+    const run = startSeal(['install', '--quiet'], { cwd: dir, env: { ...alice.env, GITSEAL_TEST_STOP_AT: 'install-placed' } });
+    await stopped(run);
+    const placed = statSync(join(dir, files[0])).mtimeMs;
+    while (Math.floor(Date.now() / 1000) <= Math.floor(placed / 1000)) await new Promise((r) => setTimeout(r, 50));
+    process.kill(run.pid, 'SIGCONT');
+    expect((await run.done).status).toBe(0);
+    // git's own refresh decides, as before: `git add` would store LF, so the copy counts as modified.
+    expect(alice.git(['status', '--porcelain'], dir)).toBe(` M ${files[0]}\n`);
   });
 });

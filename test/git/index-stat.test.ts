@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, lstatSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, lstatSync, lutimesSync, mkdirSync, readFileSync, renameSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { withStatData, type CheckedOut } from '../../src/git/index-stat.js';
@@ -47,7 +47,7 @@ function checkedOut(dir: string, names = NAMES): CheckedOut[] {
 }
 
 /** `git ls-files --debug`: every entry's ctime, mtime, dev, ino, uid, gid, size and flags. */
-const debug = (dir: string, index: string): string => git(dir, ['ls-files', '-s', '--debug'], { GIT_INDEX_FILE: index });
+const debug = (dir: string, index: string): string => git(dir, ['-c', 'core.quotePath=false', 'ls-files', '-s', '--debug'], { GIT_INDEX_FILE: index });
 
 describe('withStatData records stat data exactly as git update-index --refresh does', () => {
   for (const [version, format] of [[2, 'sha1'], [3, 'sha1'], [4, 'sha1'], [2, 'sha256']] as const) {
@@ -58,7 +58,7 @@ describe('withStatData records stat data exactly as git update-index --refresh d
       const index = join(dir, '.git', 'index');
       rewriteAll(dir);
       const before = readFileSync(index);
-      const patched = withStatData(before, checkedOut(dir));
+      const patched = withStatData(before, checkedOut(dir), 0);
       expect(patched).not.toBeNull();
       expect(patched!.recorded.sort()).toEqual([...NAMES].sort());
       const ours = join(dir, '.git', 'ours');
@@ -83,7 +83,7 @@ describe('withStatData records stat data exactly as git update-index --refresh d
     chmodSync(join(dir, 'run.sh'), 0o644); // no longer executable
     files[3] = { ...files[3], stat: lstatSync(join(dir, 'run.sh'), { bigint: true }) };
     const link = { path: 'link', oid: staged(dir).get('link')!, stat: lstatSync(join(dir, 'link'), { bigint: true }) };
-    const patched = withStatData(readFileSync(join(dir, '.git', 'index')), [...files, link]);
+    const patched = withStatData(readFileSync(join(dir, '.git', 'index')), [...files, link], 0);
     expect(patched!.recorded).toEqual(['sp ace/ünï.toml']);
   });
 
@@ -100,7 +100,7 @@ describe('withStatData records stat data exactly as git update-index --refresh d
     git(dir, ['add', '-N', 'new.toml']);
     const oids = staged(dir);
     const files = ['a.toml', 'new.toml'].map((path) => ({ path, oid: oids.get(path)!, stat: lstatSync(join(dir, path), { bigint: true }) }));
-    expect(withStatData(readFileSync(join(dir, '.git', 'index')), files)!.recorded).toEqual([]);
+    expect(withStatData(readFileSync(join(dir, '.git', 'index')), files, 0)).toBeNull(); // nothing to record: nothing written
   });
 
   it('gives up (null) on an index it does not handle: a split index, an extension it does not know', () => {
@@ -115,9 +115,44 @@ describe('withStatData records stat data exactly as git update-index --refresh d
     const extIndex = Buffer.concat([withExt, createHash('sha1').update(withExt).digest()]);
     writeFileSync(join(dir, '.git', 'ext-index'), extIndex);
     expect(git(dir, ['ls-files'], { GIT_INDEX_FILE: join(dir, '.git', 'ext-index') })).toContain('a.toml'); // valid for git
-    expect(withStatData(extIndex, checkedOut(dir))).toBeNull();
+    expect(withStatData(extIndex, checkedOut(dir), 0)).toBeNull();
     copyFileSync(index, join(dir, '.git', 'saved'));
     git(dir, ['update-index', '--split-index']);
-    expect(withStatData(readFileSync(index), checkedOut(dir))).toBeNull();
+    expect(withStatData(readFileSync(index), checkedOut(dir), 0)).toBeNull();
+  });
+
+  it('gives entries it does not record and that are racy against the replaced index size 0, as git does', () => {
+    const dir = repo();
+    const index = join(dir, '.git', 'index');
+    rewriteAll(dir);
+    // a.toml: stat data newer than the index (racy); run.sh and link: older (not racy); the rest recorded.
+    const now = Date.now() / 1000;
+    utimesSync(join(dir, 'a.toml'), now + 5, now + 5);
+    utimesSync(join(dir, 'run.sh'), now - 5, now - 5);
+    lutimesSync(join(dir, 'link'), now - 5, now - 5);
+    git(dir, ['update-index', '-q', '--refresh']);
+    const indexTime = Math.floor(lstatSync(index).mtimeMs / 1000);
+    const files = checkedOut(dir, NAMES.filter((n) => n !== 'a.toml' && n !== 'run.sh'));
+    writeFileSync(join(dir, '.git', 'ours'), withStatData(readFileSync(index), files, indexTime)!.bytes);
+    const before = sizes(debug(dir, index));
+    const after = sizes(debug(dir, join(dir, '.git', 'ours')));
+    expect(before.get('a.toml')).toBeGreaterThan(0);
+    expect(after.get('a.toml')).toBe(0);
+    expect(after.get('run.sh')).toBe(before.get('run.sh'));
+    expect(after.get('link')).toBe(before.get('link'));
+    for (const f of files) expect(after.get(f.path), f.path).toBe(Number(f.stat.size));
+    expect(git(dir, ['status', '--porcelain'], { GIT_INDEX_FILE: join(dir, '.git', 'ours') })).toBe('');
   });
 });
+
+/** The size field of each entry in `git ls-files -s --debug` output. */
+function sizes(out: string): Map<string, number> {
+  const m = new Map<string, number>();
+  let path = '';
+  for (const line of out.split('\n')) {
+    const size = /^\s+size: (\d+)/.exec(line);
+    if (size) m.set(path, Number(size[1]));
+    else if (line && !/^\s/.test(line)) path = line.split('\t')[1];
+  }
+  return m;
+}
