@@ -1,7 +1,7 @@
 import { chmodSync, closeSync, copyFileSync, existsSync, fstatSync, linkSync, openSync, readFileSync, renameSync, rmSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { GitSealError } from '../errors.js';
-import { privateGitSealDir, tempName } from './atomic-write.js';
+import { tempDirFor, tempName } from './atomic-write.js';
 import { stopPoint } from '../util/test-hook.js';
 import { withStatData, type CheckedOut } from './index-stat.js';
 import type { Repo } from './repo.js';
@@ -54,7 +54,7 @@ export function updateIndex(repo: Repo, updates: readonly IndexUpdate[]): string
   const skipped = replaceIndex(repo, (before, scratch) => {
     copyFileSync(before.path, scratch);
     // The copy keeps the index's time, so git's write smudges entries racy against it as it would in place.
-    utimesSync(scratch, before.mtimeMs / 1000, before.mtimeMs / 1000);
+    utimesSync(scratch, before.mtimeSec, before.mtimeSec);
     const now = stagedOids(repo, scratch, updates.map((u) => u.path));
     const apply = updates.filter((u) => now.get(u.path) === u.expect);
     const info = apply.map((u) => `${u.mode} ${u.oid}\t${u.path}\0`).join('');
@@ -72,10 +72,15 @@ export function updateIndex(repo: Repo, updates: readonly IndexUpdate[]): string
 export function recordCheckedOut(repo: Repo, files: readonly CheckedOut[]): string[] | null {
   if (files.length === 0) return [];
   return replaceIndex(repo, (before, scratch) => {
-    const patched = withStatData(before.bytes, files, Math.floor(before.mtimeMs / 1000));
+    const patched = withStatData(before.bytes, files, before.mtimeSec);
     if (!patched) return null;
     writeFileSync(scratch, patched.bytes);
     chmodSync(scratch, before.mode & 0o7777); // the index's own mode (core.sharedRepository), whatever the umask
+    if (patched.keepsRacy) {
+      // Racily clean entries stay so: the new index is no newer than the replaced one's second.
+      const sec = Math.min(before.mtimeSec, Math.floor(Date.now() / 1000));
+      utimesSync(scratch, sec, sec);
+    }
     return patched.recorded;
   });
 }
@@ -90,16 +95,16 @@ export function recordCheckedOut(repo: Repo, files: readonly CheckedOut[]): stri
 interface ReadIndex {
   path: string;
   bytes: Buffer;
-  /** Its mtime (floored to whole milliseconds) and mode, from the same open file as the bytes. */
-  mtimeMs: number;
+  /** Its mtime in whole seconds (rounded down, from the nanoseconds) and its mode, from the same open file. */
+  mtimeSec: number;
   mode: number;
 }
 
 function readIndex(path: string): ReadIndex {
   const fd = openSync(path, 'r');
   try {
-    const st = fstatSync(fd);
-    return { path, bytes: readFileSync(fd), mtimeMs: Math.floor(st.mtimeMs), mode: st.mode };
+    const st = fstatSync(fd, { bigint: true });
+    return { path, bytes: readFileSync(fd), mtimeSec: Number(st.mtimeNs / 1_000_000_000n), mode: Number(st.mode) };
   } finally {
     closeSync(fd);
   }
@@ -108,7 +113,9 @@ function readIndex(path: string): ReadIndex {
 function replaceIndex<T>(repo: Repo, build: (before: ReadIndex, scratch: string) => T | null): T | null {
   const index = indexPath(repo);
   const lock = `${index}.lock`;
-  const scratch = join(privateGitSealDir(repo.root, 'tmp')!, tempName());
+  // On the index's filesystem, for link(2): the private temp dir, or beside the index (GIT_INDEX_FILE elsewhere).
+  const temp = tempDirFor(dirname(index));
+  const scratch = join(temp.dir, tempName());
   try {
     for (;;) {
       const before = readIndex(index);
@@ -130,5 +137,6 @@ function replaceIndex<T>(repo: Repo, build: (before: ReadIndex, scratch: string)
     }
   } finally {
     rmSync(scratch, { force: true });
+    temp.remove?.();
   }
 }

@@ -29,10 +29,11 @@ const GITLINK = 0o160000;
  * same blob, same file type and executable bit, no assume-valid, skip-worktree or intent-to-add flag), as
  * `git update-index --refresh` records it after finding the content unchanged (gitformat-index(5): ctime,
  * mtime, dev, ino, uid, gid and size, each 32 bits). `replacedMtimeSec` is the mtime of the index `data`
- * was read from (whole seconds). Returns the new bytes and the paths recorded, or null when none is, or
- * for an index this does not handle (see readIndexFile and KEPT_EXTENSIONS): then git refreshes it.
+ * was read from, in whole seconds (rounded down). Returns the new bytes, the paths recorded and whether
+ * another entry is racily clean against that index (see below); null when no path is recorded, or for an
+ * index this does not handle (see readIndexFile and KEPT_EXTENSIONS): then git refreshes it.
  */
-export function withStatData(data: Buffer, files: readonly CheckedOut[], replacedMtimeSec: number): { bytes: Buffer; recorded: string[] } | null {
+export function withStatData(data: Buffer, files: readonly CheckedOut[], replacedMtimeSec: number): { bytes: Buffer; recorded: string[]; keepsRacy: boolean } | null {
   const index = parseIndex(data);
   if (!index || index.extensions.some((e) => !KEPT_EXTENSIONS.has(e))) return null;
   const byPath = new Map<string, (typeof index.entries)[number] | null>();
@@ -59,16 +60,13 @@ export function withStatData(data: Buffer, files: readonly CheckedOut[], replace
     recorded.push(path);
   }
   if (recorded.length === 0) return null;
-  // As git does when it writes an index (ce_smudge_racily_clean_entry): an entry whose mtime is not older
-  // than the index it replaces may have changed after its stat data was taken, which only that index's
-  // time revealed. Its size becomes 0, so git compares its content again. (git first compares the
-  // content itself; this leaves that to git's next look.)
+  // An entry whose mtime is not older than the index it replaces may have changed after its stat data was
+  // taken (git's racy-git problem): only that index's time makes git compare its content. git, writing an
+  // index, compares it then and gives a changed one size 0 (ce_smudge_racily_clean_entry). Here the new
+  // index must keep a time no later than the replaced one's second instead, so git still compares it.
   const done = new Set(recorded);
-  for (const e of index.entries) {
-    if (done.has(e.path) || e.mode === GITLINK || replacedMtimeSec === 0) continue;
-    if (bytes.readUInt32BE(e.at + 8) >= replacedMtimeSec) bytes.writeUInt32BE(0, e.at + 36);
-  }
+  const keepsRacy = replacedMtimeSec !== 0 && index.entries.some((e) => !done.has(e.path) && e.mode !== GITLINK && bytes.readUInt32BE(e.at + 8) >= replacedMtimeSec);
   const body = bytes.subarray(0, bytes.length - index.hashLength);
   createHash(index.hashLength === 20 ? 'sha1' : 'sha256').update(body).digest().copy(bytes, body.length);
-  return { bytes, recorded };
+  return { bytes, recorded, keepsRacy };
 }

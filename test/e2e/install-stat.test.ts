@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BIN, cleanupTempDirs, person, repoWith, SECRETS, startSeal, tempDir } from '../helpers.js';
@@ -155,5 +155,48 @@ describe('install records the stat data of what it checked out, never of an edit
     expect((await run.done).status).toBe(0);
     // git's own refresh decides, as before: `git add` would store LF, so the copy counts as modified.
     expect(alice.git(['status', '--porcelain'], dir)).toBe(` M ${files[0]}\n`);
+  });
+
+  it('leaves git plumbing that trusts stat data (diff-files, diff-index, read-tree) seeing nothing modified', () => {
+    const dir = clone();
+    expect(alice.seal(['install', '--quiet'], { cwd: dir }).status).toBe(0);
+    expect(alice.git(['diff-files', '--name-only'], dir)).toBe('');
+    expect(spawnSync('git', ['diff-index', '--quiet', 'HEAD'], { cwd: dir, env: alice.env }).status).toBe(0);
+    alice.git(['read-tree', '-m', '-u', 'HEAD', 'HEAD'], dir);
+  });
+
+  it('takes the replaced index’s time to the nanosecond: one at S.999999999 still makes second S racy', () => {
+    const dir = clone();
+    expect(alice.seal(['install', '--quiet'], { cwd: dir }).status).toBe(0);
+    alice.git(['config', 'core.trustctime', 'false'], dir);
+    const S = Math.floor(Date.now() / 1000) - 10;
+    const plain = join(dir, '.gitattributes');
+    const touch = (args: string[]) => expect(spawnSync('touch', args).status).toBe(0);
+    touch(['-d', `@${S}.5`, plain]);
+    alice.git(['update-index', '-q', '--refresh'], dir); // its stat data: mtime second S
+    writeFileSync(plain, readFileSync(plain, 'utf8').replace(/[a-z]/, 'X')); // same size
+    touch(['-d', `@${S}.5`, plain]);
+    touch(['-d', `@${S}.999999999`, join(dir, '.git', 'index')]);
+    // git sees it (racy: it compares the content); --no-optional-locks keeps status from writing the index.
+    expect(alice.git(['--no-optional-locks', 'status', '--porcelain'], dir)).toBe(' M .gitattributes\n');
+    expect(alice.seal(['install', '--quiet'], { cwd: dir }).status).toBe(0); // writes the index again
+    expect(alice.git(['status', '--porcelain'], dir)).toBe(' M .gitattributes\n');
+  });
+
+  const shm = '/dev/shm';
+  const otherFs = existsSync(shm) && statSync(shm).dev !== statSync(tempDir()).dev;
+  it.skipIf(!otherFs)('works with GIT_INDEX_FILE on another filesystem than the git dir', () => {
+    const dir = clone();
+    const index = join(mkdtempSync(join(shm, 'gitseal-index-')), 'index');
+    writeFileSync(index, readFileSync(join(dir, '.git', 'index')));
+    const env = { ...alice.env, GIT_INDEX_FILE: index };
+    try {
+      const r = alice.seal(['install', '--quiet'], { cwd: dir, env });
+      expect(r.status, r.stderr).toBe(0);
+      expect(spawnSync('git', ['status', '--porcelain'], { cwd: dir, env, encoding: 'utf8' }).stdout).toBe('');
+      expect(readFileSync(join(dir, files[0]), 'utf8')).toBe(SECRETS);
+    } finally {
+      rmSync(join(index, '..'), { recursive: true, force: true });
+    }
   });
 });
