@@ -39,7 +39,7 @@ export function sweepStale(dir: string): void {
     return;
   }
   for (const name of names) {
-    const m = /^(\d+)-[0-9a-f]+\.tmp$/.exec(name);
+    const m = /^(\d+)-[0-9a-f]+\.tmp(?:\.lock)?$/.exec(name); // .lock: git's, on a scratch index (index-lock.ts)
     if (!m || pidAlive(Number(m[1]))) continue;
     rmSync(join(dir, name), { recursive: true, force: true });
   }

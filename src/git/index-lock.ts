@@ -1,7 +1,7 @@
-import { chmodSync, closeSync, copyFileSync, existsSync, fstatSync, linkSync, openSync, readFileSync, renameSync, rmSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, existsSync, fstatSync, linkSync, openSync, readFileSync, realpathSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { GitSealError } from '../errors.js';
-import { tempDirFor, tempName } from './atomic-write.js';
+import { privateGitSealDir, tempName } from './atomic-write.js';
 import { stopPoint } from '../util/test-hook.js';
 import { withStatData, type CheckedOut } from './index-stat.js';
 import type { Repo } from './repo.js';
@@ -10,8 +10,16 @@ import { git } from './run.js';
 /** Path of the repository's index (honours GIT_INDEX_FILE and linked worktrees). */
 function indexPath(repo: Repo): string {
   // A plain clone's index is its git dir's; anything else is asked of git.
-  if (!process.env.GIT_INDEX_FILE && !existsSync(join(repo.gitDir, 'commondir'))) return join(repo.gitDir, 'index');
-  return resolve(repo.root, git(['rev-parse', '--git-path', 'index'], { cwd: repo.root }));
+  const path =
+    !process.env.GIT_INDEX_FILE && !existsSync(join(repo.gitDir, 'commondir'))
+      ? join(repo.gitDir, 'index')
+      : resolve(repo.root, git(['rev-parse', '--git-path', 'index'], { cwd: repo.root }));
+  // git locks and replaces a symbolic link's target, not the link.
+  try {
+    return realpathSync(path);
+  } catch {
+    return path; // no index yet
+  }
 }
 
 function indexLocked(lock: string): GitSealError {
@@ -113,9 +121,10 @@ function readIndex(path: string): ReadIndex {
 function replaceIndex<T>(repo: Repo, build: (before: ReadIndex, scratch: string) => T | null): T | null {
   const index = indexPath(repo);
   const lock = `${index}.lock`;
-  // On the index's filesystem, for link(2): the private temp dir, or beside the index (GIT_INDEX_FILE elsewhere).
-  const temp = tempDirFor(dirname(index));
-  const scratch = join(temp.dir, tempName());
+  // On the index's filesystem, for link(2): the repository's private temp dir, where a killed run's copy is
+  // swept by the next write; else (GIT_INDEX_FILE elsewhere) beside the index, under a name of its own.
+  const tmp = privateGitSealDir(repo.root, 'tmp')!;
+  const scratch = statSync(tmp).dev === statSync(dirname(index)).dev ? join(tmp, tempName()) : `${index}.git-seal-${tempName()}`;
   try {
     for (;;) {
       const before = readIndex(index);
@@ -137,6 +146,5 @@ function replaceIndex<T>(repo: Repo, build: (before: ReadIndex, scratch: string)
     }
   } finally {
     rmSync(scratch, { force: true });
-    temp.remove?.();
   }
 }

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BIN, cleanupTempDirs, person, repoWith, SECRETS, startSeal, tempDir } from '../helpers.js';
@@ -198,5 +198,35 @@ describe('install records the stat data of what it checked out, never of an edit
     } finally {
       rmSync(join(index, '..'), { recursive: true, force: true });
     }
+  });
+
+  it('a run killed while writing the index leaves nothing behind the next one does not sweep (a worktree of a bare repository)', async () => {
+    const base = tempDir();
+    alice.git(['clone', '-q', '--bare', origin, join(base, 'b.git')], base);
+    alice.git(['worktree', 'add', '-q', join(base, 'wt'), 'main'], join(base, 'b.git'));
+    const dir = join(base, 'wt');
+    const gitDir = alice.git(['rev-parse', '--absolute-git-dir'], dir).trim();
+    const run = startSeal(['install', '--quiet'], { cwd: dir, env: { ...alice.env, GITSEAL_TEST_STOP_AT: 'index-lock' } });
+    await stopped(run);
+    process.kill(run.pid, 'SIGKILL');
+    await run.done;
+    const stale = join(gitDir, 'git-seal', 'tmp', '999999-abcdef.tmp.lock'); // git's lock on a scratch index, its writer gone
+    writeFileSync(stale, '');
+    expect(alice.seal(['install', '--quiet'], { cwd: dir }).status).toBe(0);
+    const leftovers = (d: string) => readdirSync(d).filter((f) => /\.tmp(\.lock)?$|\.lock$/.test(f));
+    expect(leftovers(gitDir)).toEqual([]);
+    expect(leftovers(join(gitDir, 'git-seal', 'tmp'))).toEqual([]);
+    expect(alice.git(['status', '--porcelain'], dir)).toBe('');
+  });
+
+  it('writes through a symbolic link at .git/index, as git does (and locks its target)', () => {
+    const dir = clone();
+    const target = join(tempDir(), 'index');
+    renameSync(join(dir, '.git', 'index'), target);
+    symlinkSync(target, join(dir, '.git', 'index'));
+    expect(alice.seal(['install', '--quiet'], { cwd: dir }).status).toBe(0);
+    expect(lstatSync(join(dir, '.git', 'index')).isSymbolicLink()).toBe(true);
+    expect(alice.git(['status', '--porcelain'], dir)).toBe('');
+    expect(alice.git(['ls-files', '--debug', files[0]], dir)).toContain(`size: ${Buffer.byteLength(SECRETS)}`);
   });
 });
