@@ -93,13 +93,7 @@ export function recordCheckedOut(repo: Repo, files: readonly CheckedOut[]): stri
   });
 }
 
-/**
- * Replace the index with git's lock protocol, never losing what someone staged meanwhile: `build` writes
- * the new index to `scratch` from the current one; it becomes index.lock in one step (link(2): fails if git
- * holds the lock), and is renamed over the index only if the index is still the one read (else it starts
- * over). index.lock exists only for that check, so a killed git-seal practically never leaves one behind.
- * A null from `build` changes nothing.
- */
+/** The index as read for a replacement. */
 interface ReadIndex {
   path: string;
   bytes: Buffer;
@@ -118,6 +112,13 @@ function readIndex(path: string): ReadIndex {
   }
 }
 
+/**
+ * Replace the index with git's lock protocol, never losing what someone staged meanwhile: `build` writes
+ * the new index to `scratch` from the current one; it becomes index.lock in one step (link(2): fails if git
+ * holds the lock), and is renamed over the index only if the index is still the one read (else it starts
+ * over). index.lock exists only for that check, so a killed git-seal practically never leaves one behind.
+ * A null from `build` changes nothing.
+ */
 function replaceIndex<T>(repo: Repo, build: (before: ReadIndex, scratch: string) => T | null): T | null {
   const index = indexPath(repo);
   const lock = `${index}.lock`;
