@@ -21,6 +21,17 @@ describe('install records the stat data of what it checked out, never of an edit
     return dir;
   }
 
+  /** Run install stopped at `stopAt`, edit `file` there (same size), let it finish; returns the edited text. */
+  async function editDuringInstall(dir: string, stopAt: string, file: string): Promise<string> {
+    const run = startSeal(['install', '--quiet'], { cwd: dir, env: { ...alice.env, GITSEAL_TEST_STOP_AT: stopAt } });
+    await stopped(run);
+    const edited = readFileSync(join(dir, file), 'utf8').replace('sk_live_', 'sk_EDIT_');
+    writeFileSync(join(dir, file), edited);
+    process.kill(run.pid, 'SIGCONT');
+    expect((await run.done).status).toBe(0);
+    return edited;
+  }
+
   /** `git ls-files --debug`'s size field per path: 0 once git must compare content, the file's size once recorded. */
   function indexSizes(dir: string): Map<string, number> {
     const out = alice.git(['ls-files', '--debug'], dir);
@@ -48,12 +59,7 @@ describe('install records the stat data of what it checked out, never of an edit
 
   it('an edit between the write and the read-back (same size) stays modified', async () => {
     const dir = clone();
-    const run = startSeal(['install', '--quiet'], { cwd: dir, env: { ...alice.env, GITSEAL_TEST_STOP_AT: 'install-placed' } });
-    await stopped(run);
-    const edited = readFileSync(join(dir, files[1]), 'utf8').replace('sk_live_', 'sk_EDIT_');
-    writeFileSync(join(dir, files[1]), edited);
-    process.kill(run.pid, 'SIGCONT');
-    expect((await run.done).status).toBe(0);
+    const edited = await editDuringInstall(dir, 'install-placed', files[1]);
     expect(indexSizes(dir).get(files[1])).not.toBe(Buffer.byteLength(edited));
     expect(alice.git(['status', '--porcelain'], dir)).toBe(` M ${files[1]}\n`);
     expect(readFileSync(join(dir, files[1]), 'utf8')).toBe(edited);
@@ -61,12 +67,7 @@ describe('install records the stat data of what it checked out, never of an edit
 
   it('an edit after the read-back, before the index is written (same size, same second), stays modified', async () => {
     const dir = clone();
-    const run = startSeal(['install', '--quiet'], { cwd: dir, env: { ...alice.env, GITSEAL_TEST_STOP_AT: 'index-lock' } });
-    await stopped(run);
-    const edited = readFileSync(join(dir, files[2]), 'utf8').replace('sk_live_', 'sk_EDIT_');
-    writeFileSync(join(dir, files[2]), edited);
-    process.kill(run.pid, 'SIGCONT');
-    expect((await run.done).status).toBe(0);
+    await editDuringInstall(dir, 'index-lock', files[2]);
     expect(alice.git(['status', '--porcelain'], dir)).toBe(` M ${files[2]}\n`);
     expect(alice.git(['diff', '--stat'], dir)).toContain(files[2]);
   });

@@ -1,14 +1,13 @@
-import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readIndexFile } from '../../src/git/index-file.js';
 import { cleanupTempDirs, tempDir } from '../helpers.js';
+import { conflictAndIntentToAdd, gitOut } from './index-repo.js';
 
 afterAll(cleanupTempDirs);
 
-const ENV = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@x', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@x', GIT_CONFIG_NOSYSTEM: '1' };
-const git = (dir: string, args: string[]): Buffer => execFileSync('git', args, { cwd: dir, env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+const git = (dir: string, args: string[]): Buffer => gitOut(dir, args);
 
 /** What `git ls-files -s` says, in the reader's shape. */
 function lsFiles(dir: string): { path: string; oid: string; stage: number }[] {
@@ -60,15 +59,7 @@ describe('readIndexFile reads the index as git ls-files lists it', () => {
 
   it('the three stages of a conflict, and intent-to-add entries', () => {
     const dir = repo();
-    git(dir, ['checkout', '-q', '-b', 'other']);
-    writeFileSync(join(dir, 'a.toml'), 'theirs\n');
-    git(dir, ['commit', '-q', '-am', 'theirs']);
-    git(dir, ['checkout', '-q', '-']);
-    writeFileSync(join(dir, 'a.toml'), 'ours\n');
-    git(dir, ['commit', '-q', '-am', 'ours']);
-    expect(() => git(dir, ['merge', '-q', 'other'])).toThrow();
-    writeFileSync(join(dir, 'new.toml'), 'n\n');
-    git(dir, ['add', '-N', 'new.toml']);
+    conflictAndIntentToAdd(dir, 'n\n');
     const entries = readIndexFile(join(dir, '.git', 'index'))!;
     expect(entries.filter((e) => e.path === 'a.toml').map((e) => e.stage)).toEqual([1, 2, 3]);
     expect(entries).toEqual(lsFiles(dir));

@@ -1,16 +1,14 @@
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, lstatSync, lutimesSync, mkdirSync, readFileSync, renameSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { withStatData, type CheckedOut } from '../../src/git/index-stat.js';
 import { cleanupTempDirs, tempDir } from '../helpers.js';
+import { conflictAndIntentToAdd, gitOut } from './index-repo.js';
 
 afterAll(cleanupTempDirs);
 
-const ENV = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@x', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@x', GIT_CONFIG_NOSYSTEM: '1' };
-const git = (dir: string, args: string[], env: NodeJS.ProcessEnv = {}): string =>
-  execFileSync('git', args, { cwd: dir, env: { ...ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }).toString('utf8');
+const git = (dir: string, args: string[], env: NodeJS.ProcessEnv = {}): string => gitOut(dir, args, env).toString('utf8');
 
 const NAMES = ['a.toml', 'pipelines/p1/.dlt/secrets.toml', 'pipelines/p10/.dlt/secrets.toml', 'run.sh', 'sp ace/ünï.toml'];
 
@@ -89,15 +87,7 @@ describe('withStatData records stat data exactly as git update-index --refresh d
 
   it('leaves conflicted paths and intent-to-add entries alone', () => {
     const dir = repo();
-    git(dir, ['checkout', '-q', '-b', 'other']);
-    writeFileSync(join(dir, 'a.toml'), 'theirs\n');
-    git(dir, ['commit', '-q', '-am', 'theirs']);
-    git(dir, ['checkout', '-q', '-']);
-    writeFileSync(join(dir, 'a.toml'), 'ours\n');
-    git(dir, ['commit', '-q', '-am', 'ours']);
-    expect(() => git(dir, ['merge', '-q', 'other'])).toThrow();
-    writeFileSync(join(dir, 'new.toml'), '');
-    git(dir, ['add', '-N', 'new.toml']);
+    conflictAndIntentToAdd(dir, '');
     const oids = staged(dir);
     const files = ['a.toml', 'new.toml'].map((path) => ({ path, oid: oids.get(path)!, stat: lstatSync(join(dir, path), { bigint: true }) }));
     expect(withStatData(readFileSync(join(dir, '.git', 'index')), files, 0)).toBeNull(); // nothing to record: nothing written
