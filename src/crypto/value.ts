@@ -65,10 +65,12 @@ export function encodePath(path: readonly PathSegment[]): Buffer {
   return out;
 }
 
+// update() copies its input, so one scratch buffer serves every call.
+const pathLength = Buffer.alloc(4);
+
 function syntheticNonce(keys: ValueKeys, p: Buffer, plaintext: Buffer): Buffer {
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(p.length);
-  return createHmac('sha256', keys.nonce).update(len).update(p).update(plaintext).digest().subarray(0, NONCE_LEN);
+  pathLength.writeUInt32BE(p.length);
+  return createHmac('sha256', keys.nonce).update(pathLength).update(p).update(plaintext).digest().subarray(0, NONCE_LEN);
 }
 
 /** Encrypt one value's raw source text; returns the token to be stored inside a TOML basic string. */
@@ -82,13 +84,20 @@ export function encryptValue(keys: ValueKeys, path: readonly PathSegment[], plai
 
 /** Decrypt a token made by encryptValue for the same path; throws ValueAuthError on any mismatch. */
 export function decryptValue(keys: ValueKeys, path: readonly PathSegment[], token: string): string {
-  const m = TOKEN_RE.exec(token);
-  if (!m) throw new ValueAuthError([...path]);
-  const version = Number(m[1]);
-  if (version !== FORMAT_VERSION) throw new UnknownVersionError(version);
-  const raw = Buffer.from(m[2], 'base64');
-  // Only canonical base64 is accepted, so that no altered character decodes to the same bytes.
-  if (raw.length < NONCE_LEN + TAG_LEN || raw.toString('base64') !== m[2]) throw new ValueAuthError([...path]);
+  // The common form is checked without the regular expression; its payload's alphabet is checked below.
+  let body: string;
+  if (token.startsWith(TOKEN_V1) && token.endsWith(']')) body = token.slice(TOKEN_V1.length, -1);
+  else {
+    const m = TOKEN_RE.exec(token);
+    if (!m) throw new ValueAuthError([...path]);
+    const version = Number(m[1]);
+    if (version !== FORMAT_VERSION) throw new UnknownVersionError(version);
+    body = m[2];
+  }
+  const raw = Buffer.from(body, 'base64');
+  // Only canonical base64 is accepted, so that no altered character (or one outside the alphabet, which
+  // the decoder skips) decodes to the same bytes.
+  if (raw.length < NONCE_LEN + TAG_LEN || raw.toString('base64') !== body) throw new ValueAuthError([...path]);
   const nonce = raw.subarray(0, NONCE_LEN);
   const p = encodePath(path);
   let ptBuf: Buffer;
