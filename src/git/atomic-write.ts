@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fchmodSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
+import { randomPooled } from '../util/random.js';
 import { GitSealError } from '../errors.js';
 import { acquireLock, lockPathFor, pidAlive } from '../util/lock.js';
 import { stopPoint } from '../util/test-hook.js';
@@ -23,7 +23,7 @@ const TEMP_SUFFIX = '.tmp';
 
 /** Temp names (files or directories) start with the writer's pid, so a later run can tell stale ones. */
 export function tempName(): string {
-  return `${process.pid}-${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`;
+  return `${process.pid}-${randomPooled(6).toString('hex')}${TEMP_SUFFIX}`;
 }
 
 const swept = new Set<string>();

@@ -1,6 +1,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { appendFileSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { randomPooled } from '../util/random.js';
 import type { X25519Identity } from '../age/x25519.js';
 import { hkdfSha256 } from '../crypto/hkdf.js';
 import { XCHACHA_NONCE_BYTES, xchachaOpen, xchachaSeal } from '../crypto/xchacha.js';
@@ -141,7 +142,7 @@ export class SmudgeCache {
     const tag = tagOf(state.keys, name);
     if (this.added.has(tag) || state.records.has(tag) || this.written.has(tag)) return;
     const tagBytes = Buffer.from(tag, 'hex');
-    const nonce = randomBytes(XCHACHA_NONCE_BYTES);
+    const nonce = randomPooled(XCHACHA_NONCE_BYTES);
     const record = Buffer.concat([tagBytes, nonce, xchachaSeal(state.keys.enc, nonce, tagBytes, body)]);
     this.added.set(tag, record);
     this.addedBytes += record.length;

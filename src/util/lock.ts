@@ -1,7 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { linkSync, readFileSync, realpathSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
+import { randomPooled } from './random.js';
 import { GitSealError } from '../errors.js';
 
 /**
@@ -34,7 +35,7 @@ function timeoutMs(): number {
 
 /** Create `path` holding our pid, atomically; false when it exists. */
 function tryCreate(path: string): boolean {
-  const tmp = `${path}.${process.pid}-${randomBytes(4).toString('hex')}`;
+  const tmp = `${path}.${process.pid}-${randomPooled(4).toString('hex')}`;
   writeFileSync(tmp, `${process.pid} ${HOST}\n`, { mode: 0o600, flag: 'wx' });
   try {
     linkSync(tmp, path);
