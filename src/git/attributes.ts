@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CONFIG_FILE, type GitSealConfig } from '../profiles/config.js';
 import { writeFileAtomic } from './atomic-write.js';
+import { listIndex } from './list-files.js';
 import { gitBuffer, gitMaybe } from './run.js';
 import { anchoredPattern, attributeLinePattern, attributePattern, patternMatcher } from '../util/wildmatch.js';
 
@@ -58,23 +59,40 @@ export function ensureAttributes(root: string, patterns: readonly string[]): str
   return missing.map(attributePattern);
 }
 
+/** Attributes by path: each asked attribute's value as `git check-attr` gives it (`unspecified` when none). */
+export type PathAttributes = Map<string, Record<string, string>>;
+
+/** The attributes `names` of every path, from one `git check-attr`. */
+export function attributesOf(root: string, paths: readonly string[], names: readonly string[]): PathAttributes {
+  const attrs: PathAttributes = new Map();
+  if (paths.length === 0) return attrs;
+  const out = gitBuffer(['check-attr', '-z', '--stdin', ...names], { cwd: root, input: paths.join('\0') + '\0' })!;
+  const f = out.toString('utf8').split('\0');
+  for (let i = 0; i + 2 < f.length; i += 3) {
+    const a = attrs.get(f[i]) ?? attrs.set(f[i], {}).get(f[i])!;
+    a[f[i + 1]] = f[i + 2];
+  }
+  return attrs;
+}
+
 /** For each path, whether .gitattributes gives it filter=git-seal (one git call for all paths). */
 export function sealedByAttributes(root: string, paths: readonly string[]): Set<string> {
-  if (paths.length === 0) return new Set();
-  const out = gitBuffer(['check-attr', '-z', '--stdin', 'filter'], { cwd: root, input: paths.join('\0') + '\0' })!;
-  const f = out.toString('utf8').split('\0');
   const hits = new Set<string>();
-  for (let i = 0; i + 2 < f.length; i += 3) if (f[i + 2] === DRIVER) hits.add(f[i]);
+  for (const [path, a] of attributesOf(root, paths, ['filter'])) if (a.filter === DRIVER) hits.add(path);
   return hits;
 }
+
+/** The attributes that make git convert a file on checkout (see checkoutConverts). */
+export const CONVERTING_ATTRIBUTES = ['text', 'eol', 'ident', 'working-tree-encoding'] as const;
 
 /**
  * The paths whose checkout git would convert after the smudge filter (eol, ident or working-tree
  * encoding), so only git itself writes them exactly. Follows git's convert.c: a text file (`text` or
  * `text=auto`) gets CRLF only with core.autocrlf=true or core.eol=crlf; `eol=crlf` always; `eol=lf`
  * never; `ident` and `working-tree-encoding` always count. Anything else unexpected counts too.
+ * `known`: the paths' attributes when already asked for (with CONVERTING_ATTRIBUTES).
  */
-export function checkoutConverts(root: string, paths: readonly string[]): Set<string> {
+export function checkoutConverts(root: string, paths: readonly string[], known?: PathAttributes): Set<string> {
   if (paths.length === 0) return new Set();
   // Both settings in one git: the last value of each wins, as for git itself.
   const core = new Map<string, string>();
@@ -85,16 +103,12 @@ export function checkoutConverts(root: string, paths: readonly string[]): Set<st
   if (gitBool(core.get('core.autocrlf'))) return new Set(paths);
   const coreEol = core.get('core.eol')?.toLowerCase() ?? 'native';
   const crlfText = coreEol === 'crlf' || (coreEol === 'native' && process.platform === 'win32');
-  const out = gitBuffer(['check-attr', '-z', '--stdin', 'text', 'eol', 'ident', 'working-tree-encoding'], { cwd: root, input: paths.join('\0') + '\0' })!;
-  const f = out.toString('utf8').split('\0');
-  const attrs = new Map<string, Record<string, string>>();
-  for (let i = 0; i + 2 < f.length; i += 3) {
-    const a = attrs.get(f[i]) ?? attrs.set(f[i], {}).get(f[i])!;
-    a[f[i + 1]] = f[i + 2];
-  }
+  const asked = (a: Record<string, string> | undefined) => a !== undefined && CONVERTING_ATTRIBUTES.every((n) => n in a);
+  const attrs = known && paths.every((p) => asked(known.get(p))) ? known : attributesOf(root, paths, CONVERTING_ATTRIBUTES);
   const off = (v: string | undefined) => v === undefined || v === 'unspecified' || v === 'unset';
   const hits = new Set<string>();
-  for (const [path, a] of attrs) {
+  for (const path of paths) {
+    const a = attrs.get(path) ?? {};
     const { text, eol } = a;
     const eolConverts = eol === 'lf' ? false : eol === 'crlf' ? true : !off(eol) ? true : text === 'set' || text === 'auto' ? crlfText : !off(text);
     if (eolConverts || !off(a.ident) || !off(a['working-tree-encoding'])) hits.add(path);
@@ -111,7 +125,7 @@ function gitBool(value: string | undefined): boolean {
 
 /** Tracked files (in the index) that .gitattributes marks for git-seal. */
 export function trackedSealedFiles(root: string): string[] {
-  const files = [...new Set(gitBuffer(['ls-files', '-z'], { cwd: root })!.toString('utf8').split('\0').filter(Boolean))];
+  const files = listIndex(root).paths;
   const hits = sealedByAttributes(root, files);
   return files.filter((f) => hits.has(f));
 }

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { GitSealError } from '../errors.js';
 import { assertUnchanged, privateGitSealDir, sweepStale, tempDirFor, tempName, withFileLock, writeFileAtomic } from './atomic-write.js';
 import { loadConfigIfPresent } from '../profiles/config.js';
-import { checkoutConverts, DRIVER, trackedSealedFiles } from './attributes.js';
+import { attributesOf, checkoutConverts, CONVERTING_ATTRIBUTES, DRIVER, type PathAttributes } from './attributes.js';
 import { CatFileBatch } from './cat-file.js';
 import { assertIndexUnlocked, recordCheckedOut, updateIndex } from './index-lock.js';
 import type { CheckedOut } from './index-stat.js';
@@ -14,7 +14,7 @@ import { blobOid, CleanCache } from './clean-cache.js';
 import { appendLocalConfig, configSnapshot } from './local-config.js';
 import { stopPoint } from '../util/test-hook.js';
 import { plaintextOnDisk, scrubGitDir, sealInPlace, untrackedPlaintext } from './leftovers.js';
-import { listFiles, type TreeEntry } from './list-files.js';
+import { listIndex, type TreeEntry } from './list-files.js';
 import type { Repo } from './repo.js';
 import { git, gitBuffer, gitMaybe } from './run.js';
 
@@ -101,12 +101,26 @@ function cQuote(path: string): string {
   return `"${body}"`;
 }
 
+/** The index's files that .gitattributes seals, with their stage-0 entries and checkout attributes. */
+interface SealedFiles {
+  files: string[];
+  index: TreeEntry[];
+  attributes: PathAttributes;
+}
+
+/** One `git ls-files` and one `git check-attr` for what install and lock need to know of the index. */
+function sealedFiles(repo: Repo): SealedFiles {
+  const listed = listIndex(repo.root);
+  const attributes = attributesOf(repo.root, listed.paths, ['filter', ...CONVERTING_ATTRIBUTES]);
+  const files = listed.paths.filter((p) => attributes.get(p)?.filter === DRIVER);
+  const want = new Set(files);
+  return { files, index: listed.staged.filter((e) => want.has(e.path)), attributes };
+}
+
 /** The sealed-pattern files' working copies: which differ from the index, as read, and their staged blobs. */
-interface WorkingCopies {
-  files: readonly string[];
+interface WorkingCopies extends SealedFiles {
   dirty: Set<string>;
   seen: Map<string, Buffer>;
-  index: TreeEntry[];
   blobs: Map<string, Buffer>;
 }
 
@@ -116,9 +130,8 @@ interface WorkingCopies {
  * `git hash-object` with the path's filter and conversions, as `git status` would, in one git process.
  * Copies git cannot hash (a value it refuses to seal, say) count as modified and are left alone.
  */
-async function modifiedFiles(repo: Repo, files: readonly string[]): Promise<WorkingCopies> {
-  const want = new Set(files);
-  const index = listFiles(repo.root, 'index').filter((e) => want.has(e.path));
+async function modifiedFiles(repo: Repo, sealed: SealedFiles): Promise<WorkingCopies> {
+  const { files, index } = sealed;
   const dirty = new Set<string>(files);
   const seen = new Map<string, Buffer>();
   const staged = new Map<string, Buffer>();
@@ -162,7 +175,7 @@ async function modifiedFiles(repo: Repo, files: readonly string[]): Promise<Work
   differ.forEach((e, i) => {
     if (oids[i] === e.oid) dirty.delete(e.path);
   });
-  return { files, dirty, seen, index, blobs: staged };
+  return { ...sealed, dirty, seen, blobs: staged };
 }
 
 /**
@@ -173,7 +186,7 @@ async function modifiedFiles(repo: Repo, files: readonly string[]): Promise<Work
  */
 async function recheckout(
   repo: Repo,
-  { files, dirty, seen, index, blobs }: WorkingCopies,
+  { files, dirty, seen, index, blobs, attributes }: WorkingCopies,
   identityFiles: string[],
   opening: boolean,
   beforeGit: () => void = () => {},
@@ -186,7 +199,7 @@ async function recheckout(
   assertIndexUnlocked(repo); // fails here, changing nothing, while git holds the index
   const cleanSet = new Set(clean);
   const entries = index.filter((e) => cleanSet.has(e.path));
-  const checked = await replaceFromIndex(repo, entries, { seen, blobs }, identityFiles, opening, beforeGit);
+  const checked = await replaceFromIndex(repo, entries, { seen, blobs }, attributes, identityFiles, opening, beforeGit);
   // The index still has the old files' stat data, which git takes as "modified" without looking. Copies
   // known to clean back to their blob get their new stat data here; for the rest, the same blobs are
   // entered again without stat data, so git compares content (through the filter) and records it.
@@ -210,11 +223,12 @@ async function replaceFromIndex(
   repo: Repo,
   entries: readonly TreeEntry[],
   copies: Copies,
+  attributes: PathAttributes,
   identityFiles: string[],
   opening: boolean,
   beforeGit: () => void,
 ): Promise<CheckedOut[]> {
-  const converted = checkoutConverts(repo.root, entries.map((e) => e.path));
+  const converted = checkoutConverts(repo.root, entries.map((e) => e.path), attributes);
   const here = entries.filter((e) => (e.mode === '100644' || e.mode === '100755') && !converted.has(e.path));
   const inProcess = new Set(here);
   const byGit = entries.filter((e) => !inProcess.has(e));
@@ -315,8 +329,9 @@ export async function install(repo: Repo, opts: { identityFiles?: string[] } = {
   // A clone without any of it gets it in one write; otherwise `git config` sets what differs.
   const appended = missing.length > 0 && current.size === 0 && snapshot !== null && appendLocalConfig(repo, wanted, () => installedConfig(repo), snapshot);
   if (!appended) for (const [k, v] of missing) git(['config', '--local', k, v], { cwd: repo.root });
-  const files = trackedSealedFiles(repo.root);
-  const refreshed = await recheckout(repo, await modifiedFiles(repo, files), opts.identityFiles ?? [], true);
+  const sealed = sealedFiles(repo);
+  const { files } = sealed;
+  const refreshed = await recheckout(repo, await modifiedFiles(repo, sealed), opts.identityFiles ?? [], true);
   const done = new Set(refreshed);
   return { command: cmd, refreshed, skippedModified: files.filter((f) => !done.has(f) && existsSync(join(repo.root, f))) };
 }
@@ -328,7 +343,8 @@ export async function install(repo: Repo, opts: { identityFiles?: string[] } = {
  */
 export async function lock(repo: Repo, opts: { force?: boolean; identityFiles?: string[] } = {}): Promise<{ relocked: string[]; sealedInPlace: string[] }> {
   assertIndexUnlocked(repo); // fails here, changing nothing, while git holds the index
-  const files = trackedSealedFiles(repo.root);
+  const sealed = sealedFiles(repo);
+  const { files } = sealed;
   const undecodable = files.filter((f) => f.includes('\uFFFD'));
   if (undecodable.length) {
     // Such a copy cannot be read back by the name git lists, so lock could not tell whether it holds plaintext.
@@ -338,7 +354,7 @@ export async function lock(repo: Repo, opts: { force?: boolean; identityFiles?: 
     );
   }
   // Compared while the filter is still configured: git hashes plaintext copies through it.
-  const copies = await modifiedFiles(repo, files);
+  const copies = await modifiedFiles(repo, sealed);
   const { dirty } = copies;
   const config = loadConfigIfPresent(repo.root);
   const leftover = [...plaintextOnDisk(repo, dirty), ...untrackedPlaintext(repo, config)];
