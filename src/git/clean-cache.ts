@@ -1,5 +1,5 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { appendFileSync, closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-write.js';
 import { cacheGeneration, forgetCacheFiles } from './cache-generation.js';
@@ -9,20 +9,22 @@ import { cacheGeneration, forgetCacheFiles } from './cache-generation.js';
  * cleaning an unchanged file after `touch` or a fresh checkout returns the index blob without
  * unwrapping its data key or re-encrypting its values: `git status` then costs one HMAC per file.
  *
- * Entries are HMAC-SHA256 tags under a random per-clone key in `.git/git-seal/` (mode 0600), so the
- * cache file says nothing about the plaintext without that key. The cache lives only in clones whose
- * working tree already holds the plaintext. A missing or unreadable cache is simply empty.
+ * Entries are HMAC-SHA256 tags (the first 16 bytes) under a random per-clone key in `.git/git-seal/`
+ * (mode 0600), so the cache file says nothing about the plaintext without that key. The cache lives only
+ * in clones whose working tree already holds the plaintext. A missing or unreadable cache is simply empty.
+ * The tags are stored flat, oldest first, and looked up through a hash table built over the bytes read,
+ * so a filter's start costs one read however many tags there are (TagSet).
  *
  * Beside the tags, `clean-blobs` keeps the sealed blobs they name (public bytes, as in .git/objects), so
  * that a hit can answer git without reading the blob back through `git cat-file`; each is checked
- * against its id before use.
+ * against its id before use. Past IN_MEMORY_BYTES, where each blob is comes from `clean-blobs.idx`
+ * instead of a walk through the whole file.
  */
 export class CleanCache {
   private key?: Buffer;
-  private tags?: Set<string>;
-  private added: string[] = [];
+  private tags?: TagSet;
   private generation = '';
-  private blobs?: Map<string, Buffer | { at: number; size: number }>;
+  private blobs?: BlobPlaces;
   private blobFd?: number;
   /** Blobs added since the last save. */
   private newBlobs = new Map<string, Buffer>();
@@ -36,15 +38,17 @@ export class CleanCache {
 
   private load(): void {
     if (this.tags) return;
-    this.tags = new Set();
     this.generation = cacheGeneration(this.dir());
+    let stored: Buffer | undefined;
     try {
       this.key = readFileSync(join(this.dir(), 'cache-key'));
       if (this.key.length !== 32) this.key = undefined;
-      for (const line of readFileSync(join(this.dir(), 'clean-cache'), 'latin1').split('\n')) if (line) this.tags.add(line);
+      stored = readFileSync(join(this.dir(), 'clean-cache'));
     } catch {
       /* first use */
     }
+    // A file of another layout (an earlier git-seal's) counts as empty and is replaced on save.
+    this.tags = new TagSet(stored?.subarray(0, TAGS_MAGIC.length).equals(TAGS_MAGIC) ? stored.subarray(TAGS_MAGIC.length) : Buffer.alloc(0));
   }
 
   private ensureKey(): Buffer | undefined {
@@ -67,10 +71,10 @@ export class CleanCache {
     return this.key;
   }
 
-  private tag(key: Buffer, path: string, blobOid: string, plaintext: Buffer, settings: string): string {
+  private tag(key: Buffer, path: string, blobOid: string, plaintext: Buffer, settings: string): Buffer {
     const h = createHmac('sha256', key);
     for (const part of ['git-seal clean cache v1', path, blobOid, settings]) h.update(part).update('\0');
-    return h.update(plaintext).digest('hex');
+    return h.update(plaintext).digest().subarray(0, TAG_BYTES);
   }
 
   /** Whether cleaning `plaintext` at `path` with these settings reproduces the blob `blobOid`. */
@@ -106,8 +110,7 @@ export class CleanCache {
     const t = this.tag(key, path, blobOid, plaintext, settings);
     if (this.tags!.has(t)) return; // recorded before, with its blob
     this.tags!.add(t);
-    this.added.push(t);
-    if (sealed && !this.blobs?.has(blobOid)) {
+    if (sealed && this.blobs?.get(blobOid) === undefined) {
       this.blobs?.set(blobOid, sealed);
       this.newBlobs.set(blobOid, sealed);
       this.pendingBytes += sealed.length;
@@ -123,42 +126,31 @@ export class CleanCache {
 
   /**
    * Where each kept blob is in the file (read on use, so memory does not grow with the file), or its
-   * bytes: added since, or the whole file is small enough to hold (IN_MEMORY_BYTES).
+   * bytes: added since, or the whole file is small enough to hold (IN_MEMORY_BYTES). A larger file's
+   * places come from its index (`clean-blobs.idx`); without a current one, from a walk through the file,
+   * which then writes the index.
    */
-  private loadBlobs(): Map<string, Buffer | { at: number; size: number }> {
+  private loadBlobs(): BlobPlaces {
     if (this.blobs) return this.blobs;
-    this.blobs = new Map();
     let fd: number;
     try {
       fd = openSync(join(this.dir(), 'clean-blobs'), 'r');
     } catch {
-      return this.blobs; // none yet
+      return (this.blobs = new Map()); // none yet
     }
     this.blobFd = fd;
-    const end = fstatSync(fd).size;
-    // A small file is read whole and its blobs served from memory; a larger one a window at a time,
-    // keeping only where each blob is.
-    const whole = end <= IN_MEMORY_BYTES;
-    const chunk = Buffer.allocUnsafe(whole ? end : 1 << 20);
-    // Record headers, read a window at a time from the next header on.
-    for (let pos = 0; pos + 5 <= end; ) {
-      const got = readSync(fd, chunk, 0, chunk.length, pos);
-      let off = 0;
-      while (off + 5 <= got) {
-        const idLength = chunk[off];
-        if (idLength !== 40 && idLength !== 64) return this.blobs; // not a record: stop here
-        if (off + 5 + idLength > got) break;
-        const size = chunk.readUInt32BE(off + 1);
-        const at = pos + off + 5 + idLength;
-        if (at + size > end) return this.blobs; // a torn tail
-        const oid = chunk.toString('latin1', off + 5, off + 5 + idLength);
-        this.blobs.set(oid, whole ? chunk.subarray(at, at + size) : { at, size });
-        off += 5 + idLength + size;
-      }
-      if (off === 0) return this.blobs;
-      pos += off;
+    const { size: end, ino } = fstatSync(fd);
+    if (end <= IN_MEMORY_BYTES) return (this.blobs = walkBlobs(fd, end, true));
+    const indexFile = join(this.dir(), 'clean-blobs.idx');
+    const indexed = readBlobIndex(indexFile, ino, end);
+    if (indexed) return (this.blobs = indexed);
+    const walked = walkBlobs(fd, end, false);
+    try {
+      writeFileAtomic(indexFile, Buffer.concat([indexHeader(ino), indexRecords(walked as Map<string, Place>)]), 0o600, { tempBeside: true });
+    } catch {
+      /* read-only .git: walked again next time */
     }
-    return this.blobs;
+    return (this.blobs = walked);
   }
 
   /** Write new entries (atomically; keeps the newest 50,000 tags and 16 MiB of blobs). Errors are ignored: it is only a cache. */
@@ -166,11 +158,8 @@ export class CleanCache {
     try {
       // A cache that lock deleted while this process ran stays deleted.
       if (cacheGeneration(this.dir()) !== this.generation) return;
-      if (this.added.length && this.tags) {
-        const all = [...this.tags].slice(-50_000);
-        writeFileAtomic(join(this.dir(), 'clean-cache'), all.join('\n') + '\n', 0o600, { tempBeside: true });
-        this.added = [];
-      }
+      const tags = this.tags?.toSave(MAX_TAGS);
+      if (tags) writeFileAtomic(join(this.dir(), 'clean-cache'), Buffer.concat([TAGS_MAGIC, tags]), 0o600, { tempBeside: true });
       this.flushBlobs();
     } catch {
       /* read-only .git */
@@ -183,13 +172,15 @@ export class CleanCache {
 
   /**
    * Write the blobs added since the last write: appended in one write (a torn tail is ignored when read),
-   * or past the limit the file is rewritten with the newest quarter. Called by save, and as soon as 4 MiB
-   * wait, so memory does not grow with the number of files.
+   * or past the limit the file is rewritten with the newest quarter. An index of the file gets their
+   * places the same way. Called by save, and as soon as 4 MiB wait, so memory does not grow with the
+   * number of files.
    */
   private flushBlobs(): void {
     if (this.newBlobs.size === 0) return;
     if (cacheGeneration(this.dir()) !== this.generation) return void this.newBlobs.clear();
     const file = join(this.dir(), 'clean-blobs');
+    const indexFile = join(this.dir(), 'clean-blobs.idx');
     const entries = [...this.newBlobs];
     this.newBlobs.clear();
     this.pendingBytes = 0;
@@ -197,49 +188,261 @@ export class CleanCache {
     const base = statSync(file, { throwIfNoEntry: false })?.size ?? 0;
     if (base + added.length <= MAX_BLOB_BYTES) {
       appendFileSync(file, added, { mode: 0o600 });
+      // Places by the size before the append: should another process have appended meanwhile, they are
+      // wrong, and each read is a miss (checked by hash), never a wrong blob.
+      const placed = new Map<string, Place>();
+      let at = base;
+      for (const [oid, bytes] of entries) {
+        placed.set(oid, { at: at + 5 + oid.length, size: bytes.length });
+        at += 5 + oid.length + bytes.length;
+      }
+      appendBlobIndex(indexFile, statSync(file).ino, placed);
       // Held bytes give way to where they now are in the file (read back by offset, checked by hash).
       if (this.blobs) {
         this.blobFd ??= openSync(file, 'r');
-        let at = base;
-        for (const [oid, bytes] of entries) {
-          this.blobs.set(oid, { at: at + 5 + oid.length, size: bytes.length });
-          at += 5 + oid.length + bytes.length;
-        }
+        for (const [oid, where] of placed) this.blobs.set(oid, where);
       }
       return;
     }
-    const blobs = this.loadBlobs();
+    // Past the limit: the newest quarter of what the file holds (walked whole) and the new blobs.
+    if (this.blobFd !== undefined) closeSync(this.blobFd);
+    this.blobFd = openSync(file, 'r');
+    const blobs = walkBlobs(this.blobFd, fstatSync(this.blobFd).size, false);
     for (const [oid, bytes] of entries) blobs.set(oid, bytes);
     const kept: [string, Buffer][] = [];
     let size = 0;
     for (const [oid, where] of [...blobs].reverse()) {
       const bytes = Buffer.isBuffer(where) ? where : Buffer.allocUnsafe(where.size);
-      if (!Buffer.isBuffer(where) && readSync(this.blobFd!, bytes, 0, where.size, where.at) !== where.size) continue;
+      if (!Buffer.isBuffer(where) && readSync(this.blobFd, bytes, 0, where.size, where.at) !== where.size) continue;
       size += 5 + oid.length + bytes.length;
       if (size > MAX_BLOB_BYTES / 4) break;
       kept.push([oid, bytes]);
     }
     writeFileAtomic(file, blobRecords(kept.reverse()), 0o600, { tempBeside: true });
-    if (this.blobFd !== undefined) closeSync(this.blobFd);
+    rmSync(indexFile, { force: true }); // made again by the next walk, when the file is large enough to need one
+    closeSync(this.blobFd);
     this.blobFd = undefined;
     this.blobs = undefined; // read again from the new file when needed
   }
 
-
   /** Delete a clone's clean cache (lock), with the temp files of writes killed before their rename. */
   static forget(gitDir: string): void {
-    forgetCacheFiles(join(gitDir, 'git-seal'), ['clean-cache', 'cache-key', 'clean-blobs']);
+    forgetCacheFiles(join(gitDir, 'git-seal'), ['clean-cache', 'cache-key', 'clean-blobs', 'clean-blobs.idx']);
   }
 }
 
-/** A blob file up to this size is read whole when first used (one read, not one per blob). */
-const IN_MEMORY_BYTES = 8 << 20;
+type Place = { at: number; size: number };
+type BlobPlace = Buffer | Place;
+interface BlobPlaces {
+  get(oid: string): BlobPlace | undefined;
+  set(oid: string, place: BlobPlace): void;
+}
+
+/**
+ * A blob file up to this size is read whole when first used (one read, not one `pread` per hit); past it,
+ * reading the whole file at every filter start would cost more than a `pread` per hit.
+ */
+const IN_MEMORY_BYTES = 2 << 20;
 
 /** Blobs held in memory before they are written. */
 const FLUSH_BYTES = 4 << 20;
 
 /** The sealed blobs kept for hits: the file grows up to this size, then keeps the newest quarter. */
 const MAX_BLOB_BYTES = 64 << 20;
+
+/** Tags kept: the newest. */
+const MAX_TAGS = 50_000;
+const TAG_BYTES = 16;
+const TAGS_MAGIC = Buffer.from('git-seal clean cache v2\n');
+
+/**
+ * Fixed-size records found by key (their first `keyBytes` bytes) through an open-addressing hash table
+ * built in one pass over the bytes read, without a string or object per record. Keys are uniformly
+ * random (HMAC tags, object ids), so their first four bytes are the hash.
+ */
+class RecordTable {
+  private readonly table: Int32Array;
+
+  constructor(
+    private readonly data: Buffer,
+    private readonly recordBytes: number,
+    private readonly keyBytes: number,
+  ) {
+    const count = Math.floor(data.length / recordBytes);
+    let size = 1024;
+    while (size < count * 2) size *= 2;
+    this.table = new Int32Array(size);
+    for (let i = 0; i < count; i++) {
+      let slot = firstWord(data, i * recordBytes) & (size - 1);
+      while (this.table[slot] !== 0) slot = (slot + 1) & (size - 1);
+      this.table[slot] = i + 1;
+    }
+  }
+
+  /** The number of the record whose key is `key`, or -1. */
+  find(key: Buffer): number {
+    const mask = this.table.length - 1;
+    for (let slot = firstWord(key, 0) & mask; this.table[slot] !== 0; slot = (slot + 1) & mask) {
+      const i = this.table[slot] - 1;
+      if (key.compare(this.data, i * this.recordBytes, i * this.recordBytes + this.keyBytes, 0, this.keyBytes) === 0) return i;
+    }
+    return -1;
+  }
+}
+
+function firstWord(b: Buffer, at: number): number {
+  return b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24);
+}
+
+/** The cache's tags: those read (16 bytes each, oldest first) and those added since. */
+class TagSet {
+  private readonly table: RecordTable;
+  private readonly added: Buffer[] = [];
+  private readonly addedHex = new Set<string>();
+  private unsaved = false;
+
+  constructor(private readonly stored: Buffer) {
+    this.stored = stored.subarray(0, stored.length - (stored.length % TAG_BYTES));
+    this.table = new RecordTable(this.stored, TAG_BYTES, TAG_BYTES);
+  }
+
+  has(tag: Buffer): boolean {
+    return this.table.find(tag) >= 0 || this.addedHex.has(tag.toString('hex'));
+  }
+
+  add(tag: Buffer): void {
+    this.added.push(Buffer.from(tag));
+    this.addedHex.add(tag.toString('hex'));
+    this.unsaved = true;
+  }
+
+  /** The newest `max` tags to write, oldest first, when any were added since the last call; else undefined. */
+  toSave(max: number): Buffer | undefined {
+    if (!this.unsaved) return undefined;
+    this.unsaved = false;
+    const all = Buffer.concat([this.stored, ...this.added]);
+    return all.subarray(Math.max(0, all.length - max * TAG_BYTES));
+  }
+}
+
+/**
+ * Where each blob of the file is, walking its records from the start (a window at a time unless `whole`,
+ * when the file is read once and the blobs are served from memory). Stops at anything that is not a
+ * record, such as a torn tail.
+ */
+function walkBlobs(fd: number, end: number, whole: boolean): Map<string, BlobPlace> {
+  const blobs = new Map<string, BlobPlace>();
+  const chunk = Buffer.allocUnsafe(whole ? end : 1 << 20);
+  for (let pos = 0; pos + 5 <= end; ) {
+    const got = readSync(fd, chunk, 0, chunk.length, pos);
+    let off = 0;
+    while (off + 5 <= got) {
+      const idLength = chunk[off];
+      if (idLength !== 40 && idLength !== 64) return blobs; // not a record: stop here
+      if (off + 5 + idLength > got) break;
+      const size = chunk.readUInt32BE(off + 1);
+      const at = pos + off + 5 + idLength;
+      if (at + size > end) return blobs; // a torn tail
+      const oid = chunk.toString('latin1', off + 5, off + 5 + idLength);
+      blobs.set(oid, whole ? chunk.subarray(at, at + size) : { at, size });
+      off += 5 + idLength + size;
+    }
+    if (off === 0) return blobs;
+    pos += off;
+  }
+  return blobs;
+}
+
+/**
+ * `clean-blobs.idx`: a line naming the blob file's inode (a rewritten file is a new one, so an index of
+ * the old one is never used for it), then a 40-byte record per blob: its id (32 bytes, a SHA-1 id
+ * zero-padded), u32be place, u32be size. Every blob read is checked against its id all the same.
+ */
+const INDEX_MAGIC = 'git-seal clean blobs index v1 ';
+const ID_FIELD = 32;
+const INDEX_RECORD = ID_FIELD + 8;
+
+function indexHeader(ino: number): Buffer {
+  return Buffer.from(`${INDEX_MAGIC}${ino}\n`, 'latin1');
+}
+
+function idKey(oid: string): Buffer {
+  const key = Buffer.alloc(ID_FIELD);
+  key.write(oid, 'hex');
+  return key;
+}
+
+function indexRecords(places: Map<string, Place>): Buffer {
+  const out = Buffer.alloc(places.size * INDEX_RECORD);
+  let off = 0;
+  for (const [oid, { at, size }] of places) {
+    out.write(oid, off, 'hex');
+    out.writeUInt32BE(at, off + ID_FIELD);
+    out.writeUInt32BE(size, off + ID_FIELD + 4);
+    off += INDEX_RECORD;
+  }
+  return out;
+}
+
+/** Blob places read from an index, and those placed since. */
+class IndexedPlaces implements BlobPlaces {
+  private readonly table: RecordTable;
+  private readonly since = new Map<string, BlobPlace>();
+
+  constructor(
+    private readonly records: Buffer,
+    private readonly end: number,
+  ) {
+    this.table = new RecordTable(records, INDEX_RECORD, ID_FIELD);
+  }
+
+  get(oid: string): BlobPlace | undefined {
+    const placed = this.since.get(oid);
+    if (placed) return placed;
+    const i = this.table.find(idKey(oid));
+    if (i < 0) return undefined;
+    const at = this.records.readUInt32BE(i * INDEX_RECORD + ID_FIELD);
+    const size = this.records.readUInt32BE(i * INDEX_RECORD + ID_FIELD + 4);
+    return at + size <= this.end ? { at, size } : undefined;
+  }
+
+  set(oid: string, place: BlobPlace): void {
+    this.since.set(oid, place);
+  }
+}
+
+/** The index of the blob file `ino` of `end` bytes; null when there is no current one. */
+function readBlobIndex(file: string, ino: number, end: number): IndexedPlaces | null {
+  let data: Buffer;
+  try {
+    data = readFileSync(file);
+  } catch {
+    return null;
+  }
+  const header = indexHeader(ino);
+  if (!data.subarray(0, header.length).equals(header)) return null;
+  const records = data.subarray(header.length);
+  return new IndexedPlaces(records.subarray(0, records.length - (records.length % INDEX_RECORD)), end); // less a torn tail
+}
+
+/** Append places to the index of the blob file `ino`; an index of another file is removed (the next walk makes one). */
+function appendBlobIndex(file: string, ino: number, places: Map<string, Place>): void {
+  const header = indexHeader(ino);
+  const head = Buffer.alloc(header.length);
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return; // none: the file is small, or the next walk makes one
+  }
+  try {
+    if (readSync(fd, head, 0, head.length, 0) !== head.length) return;
+  } finally {
+    closeSync(fd);
+  }
+  if (head.equals(header)) appendFileSync(file, indexRecords(places));
+  else rmSync(file, { force: true });
+}
 
 /** Records of the blob file: u8 id length, u32be size, the id (hex), the bytes. */
 function blobRecords(entries: readonly [string, Buffer][]): Buffer {

@@ -1,4 +1,5 @@
-import { appendFileSync, mkdirSync, statSync } from 'node:fs';
+import { createHmac } from 'node:crypto';
+import { appendFileSync, copyFileSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { blobOid, CleanCache } from '../../src/git/clean-cache.js';
@@ -10,24 +11,140 @@ function blob(i: number): Buffer {
   return Buffer.from(`[gitseal]\n# blob ${i}\n${'x'.repeat(3000 + (i % 7))}\n`);
 }
 
+const oidOf = (i: number) => blobOid(blob(i), 'sha1');
+const plain = (i: number) => Buffer.from(`plain ${i}`);
+
+/** A git dir whose cache holds blobs 0..n-1 (about 3 KB each), written by one process. */
+function cacheWith(n: number, from = 0, gitDir = tempDir()): string {
+  mkdirSync(join(gitDir, 'git-seal'), { recursive: true });
+  const writer = new CleanCache(gitDir);
+  for (let i = from; i < from + n; i++) writer.add(`p${i}`, oidOf(i), plain(i), 'settings', blob(i));
+  writer.save();
+  return gitDir;
+}
+
+function served(gitDir: string, ids: readonly number[]): number[] {
+  const reader = new CleanCache(gitDir);
+  try {
+    return ids.filter((i) => reader.sealedBlob(`p${i}`, oidOf(i), plain(i), 'settings')?.equals(blob(i)));
+  } finally {
+    reader.save();
+  }
+}
+
+/** Makes the blob file's first record unreadable by a walk from the start (its blobs' bytes stay intact). */
+function breakWalk(gitDir: string): void {
+  const file = join(gitDir, 'git-seal', 'clean-blobs');
+  const bytes = readFileSync(file);
+  bytes[0] = 0;
+  writeFileSync(file, bytes); // same inode: the index still names it
+}
+
 describe('the clean cache keeps sealed blobs', () => {
   it('answers every kept blob across a file larger than its read window, and ignores a torn tail', () => {
-    const gitDir = tempDir();
-    mkdirSync(join(gitDir, 'git-seal'));
-    const n = 400; // ~1.2 MB: headers are read a 1 MiB window at a time
-    const writer = new CleanCache(gitDir);
-    for (let i = 0; i < n; i++) writer.add(`p${i}`, blobOid(blob(i), 'sha1'), Buffer.from(`plain ${i}`), 'settings', blob(i));
-    writer.save();
-    expect(statSync(join(gitDir, 'git-seal', 'clean-blobs')).size).toBeGreaterThan(1 << 20);
+    const n = 800; // ~2.4 MB: past the size read whole, headers are read a 1 MiB window at a time
+    const gitDir = cacheWith(n);
+    expect(statSync(join(gitDir, 'git-seal', 'clean-blobs')).size).toBeGreaterThan(2 << 20);
     appendFileSync(join(gitDir, 'git-seal', 'clean-blobs'), Buffer.from([40, 0, 0, 0x10, 0])); // a record cut short
     const reader = new CleanCache(gitDir);
-    for (const i of [0, 1, 199, 300, n - 1]) {
-      expect(reader.sealedBlob(`p${i}`, blobOid(blob(i), 'sha1'), Buffer.from(`plain ${i}`), 'settings')?.equals(blob(i)), `blob ${i}`).toBe(true);
+    for (const i of [0, 1, 199, 300, 650, n - 1]) {
+      expect(reader.sealedBlob(`p${i}`, oidOf(i), plain(i), 'settings')?.equals(blob(i)), `blob ${i}`).toBe(true);
     }
     // Another plaintext, path or settings does not get the blob.
-    expect(reader.sealedBlob('p1', blobOid(blob(1), 'sha1'), Buffer.from('plain 2'), 'settings')).toBeUndefined();
-    expect(reader.sealedBlob('p2', blobOid(blob(1), 'sha1'), Buffer.from('plain 1'), 'settings')).toBeUndefined();
-    expect(reader.sealedBlob('p1', blobOid(blob(1), 'sha1'), Buffer.from('plain 1'), 'other')).toBeUndefined();
+    expect(reader.sealedBlob('p1', oidOf(1), plain(2), 'settings')).toBeUndefined();
+    expect(reader.sealedBlob('p2', oidOf(1), plain(1), 'settings')).toBeUndefined();
+    expect(reader.sealedBlob('p1', oidOf(1), plain(1), 'other')).toBeUndefined();
     reader.save();
+  });
+
+  it('a large blob file is indexed once: later starts take places from clean-blobs.idx, not a walk', () => {
+    const n = 800;
+    const gitDir = cacheWith(n);
+    const index = join(gitDir, 'git-seal', 'clean-blobs.idx');
+    expect(served(gitDir, [5])).toEqual([5]); // the first start walks the file and writes the index
+    expect(readFileSync(index, 'latin1')).toMatch(new RegExp(`^git-seal clean blobs index v1 ${statSync(join(gitDir, 'git-seal', 'clean-blobs')).ino}\n`));
+    expect(statSync(index).size).toBeLessThan(n * 50);
+    breakWalk(gitDir);
+    expect(served(gitDir, [0, 1, 400, n - 1])).toEqual([0, 1, 400, n - 1]);
+    // Blobs appended later get their places in the index too.
+    cacheWith(20, n, gitDir);
+    expect(served(gitDir, [n, n + 19, 3])).toEqual([n, n + 19, 3]);
+    // A torn index tail is ignored.
+    appendFileSync(index, Buffer.alloc(7, 1));
+    expect(served(gitDir, [2, n + 5])).toEqual([2, n + 5]);
+  });
+
+  it('an index of another blob file is never used for this one, and is made again', () => {
+    const n = 800;
+    const gitDir = cacheWith(n);
+    const file = join(gitDir, 'git-seal', 'clean-blobs');
+    expect(served(gitDir, [1])).toEqual([1]);
+    // The same records in another order, in a new file (a new inode): the old index's places are all wrong.
+    const bytes = readFileSync(file);
+    const records: Buffer[] = [];
+    for (let at = 0; at < bytes.length; ) {
+      const size = 5 + bytes[at] + bytes.readUInt32BE(at + 1);
+      records.push(bytes.subarray(at, at + size));
+      at += size;
+    }
+    writeFileSync(`${file}.new`, Buffer.concat(records.reverse()));
+    renameSync(`${file}.new`, file);
+    expect(served(gitDir, [0, 333, n - 1])).toEqual([0, 333, n - 1]);
+    expect(readFileSync(join(gitDir, 'git-seal', 'clean-blobs.idx'), 'latin1').split('\n')[0]).toBe(`git-seal clean blobs index v1 ${statSync(file).ino}`);
+    breakWalk(gitDir);
+    expect(served(gitDir, [7])).toEqual([7]);
+  });
+
+  it('a small blob file is read whole and needs no index', () => {
+    const gitDir = cacheWith(50);
+    expect(served(gitDir, [0, 49])).toEqual([0, 49]);
+    expect(() => statSync(join(gitDir, 'git-seal', 'clean-blobs.idx'))).toThrow();
+  });
+
+  it('past the size limit the blob file keeps its newest quarter, and its old index goes', () => {
+    const gitDir = cacheWith(800);
+    expect(served(gitDir, [1])).toEqual([1]); // makes the index
+    const writer = new CleanCache(gitDir);
+    // ~70 MB more, a blob (~3 KB) at a time: past 64 MiB the file is rewritten.
+    const last = 800 + 22_000 - 1;
+    for (let i = 800; i <= last; i++) writer.add(`p${i}`, oidOf(i), plain(i), 'settings', blob(i));
+    writer.save();
+    expect(statSync(join(gitDir, 'git-seal', 'clean-blobs')).size).toBeLessThan(32 << 20);
+    expect(served(gitDir, [last, 1])).toEqual([last]);
+    breakWalk(gitDir); // the index made after the rewrite is of the new file
+    expect(served(gitDir, [last - 1])).toEqual([last - 1]);
+  }, 60_000);
+});
+
+describe('the clean cache tags', () => {
+  it('are 16 bytes each after a header, and keep the newest 50,000', () => {
+    const gitDir = tempDir();
+    mkdirSync(join(gitDir, 'git-seal'));
+    const writer = new CleanCache(gitDir);
+    for (let i = 0; i < 50_010; i++) writer.add(`p${i}`, 'a'.repeat(40), plain(i), 's');
+    writer.save();
+    const file = join(gitDir, 'git-seal', 'clean-cache');
+    const magic = 'git-seal clean cache v2\n';
+    expect(readFileSync(file, 'latin1').startsWith(magic)).toBe(true);
+    expect(statSync(file).size).toBe(magic.length + 50_000 * 16);
+    const reader = new CleanCache(gitDir);
+    expect([0, 9, 10, 30_000, 50_009].map((i) => reader.has(`p${i}`, 'a'.repeat(40), plain(i), 's'))).toEqual([false, false, true, true, true]);
+    expect(reader.has('p10', 'a'.repeat(40), plain(11), 's')).toBe(false);
+  }, 30_000);
+
+  it('a cache file of the earlier layout (hex lines) counts as empty and is replaced', () => {
+    const gitDir = tempDir();
+    mkdirSync(join(gitDir, 'git-seal'));
+    const key = Buffer.alloc(32, 7);
+    writeFileSync(join(gitDir, 'git-seal', 'cache-key'), key);
+    const h = createHmac('sha256', key);
+    for (const part of ['git-seal clean cache v1', 'p1', 'a'.repeat(40), 's']) h.update(part).update('\0');
+    writeFileSync(join(gitDir, 'git-seal', 'clean-cache'), h.update(plain(1)).digest('hex') + '\n');
+    const cache = new CleanCache(gitDir);
+    expect(cache.has('p1', 'a'.repeat(40), plain(1), 's')).toBe(false);
+    cache.add('p2', 'a'.repeat(40), plain(2), 's');
+    cache.save();
+    expect(readFileSync(join(gitDir, 'git-seal', 'clean-cache')).length).toBe('git-seal clean cache v2\n'.length + 16);
+    expect(new CleanCache(gitDir).has('p2', 'a'.repeat(40), plain(2), 's')).toBe(true);
   });
 });
