@@ -1,5 +1,5 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { appendFileSync, closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-write.js';
 import { cacheGeneration, forgetCacheFiles } from './cache-generation.js';
@@ -47,8 +47,8 @@ export class CleanCache {
     } catch {
       /* first use */
     }
-    // A file of another layout (an earlier git-seal's) counts as empty and is replaced on save.
-    this.tags = new TagSet(stored?.subarray(0, TAGS_MAGIC.length).equals(TAGS_MAGIC) ? stored.subarray(TAGS_MAGIC.length) : Buffer.alloc(0));
+    if (!stored || stored.subarray(0, TAGS_MAGIC.length).equals(TAGS_MAGIC)) this.tags = new TagSet(stored?.subarray(TAGS_MAGIC.length) ?? Buffer.alloc(0));
+    else this.tags = TagSet.fromHexLines(stored); // an earlier git-seal's file: the same tags, in hex
   }
 
   private ensureKey(): Buffer | undefined {
@@ -93,14 +93,35 @@ export class CleanCache {
 
   /** The bytes of the sealed blob `oid` when kept here (checked against the id), else undefined. */
   keptBlob(oid: string): Buffer | undefined {
-    const kept = this.newBlobs.get(oid) ?? this.loadBlobs().get(oid);
-    let bytes: Buffer | undefined;
-    if (Buffer.isBuffer(kept)) bytes = kept;
-    else if (kept && this.blobFd !== undefined) {
-      bytes = Buffer.allocUnsafe(kept.size);
-      if (readSync(this.blobFd, bytes, 0, kept.size, kept.at) !== kept.size) return undefined;
+    try {
+      const kept = this.newBlobs.get(oid) ?? this.loadBlobs().get(oid);
+      let bytes: Buffer | undefined;
+      if (Buffer.isBuffer(kept)) bytes = kept;
+      else if (kept && this.blobFd !== undefined) {
+        // Read with the record's header: a place that does not start this id's record (from an index of
+        // another file, or one that missed another process's append) means the index is stale.
+        const head = 5 + oid.length;
+        const record = Buffer.allocUnsafe(head + kept.size);
+        const got = kept.at >= head ? readSync(this.blobFd, record, 0, record.length, kept.at - head) : 0;
+        if (got !== record.length || record[0] !== oid.length || record.readUInt32BE(1) !== kept.size || record.toString('latin1', 5, head) !== oid) {
+          if (this.blobs instanceof IndexedPlaces) this.dropIndex();
+          return undefined;
+        }
+        bytes = record.subarray(head);
+      }
+      return bytes && blobOid(bytes, oid.length === 64 ? 'sha256' : 'sha1') === oid ? bytes : undefined;
+    } catch {
+      return undefined; // only a cache: a miss
     }
-    return bytes && blobOid(bytes, oid.length === 64 ? 'sha256' : 'sha1') === oid ? bytes : undefined;
+  }
+
+  /** Remove a stale index: the next start walks the blob file and writes a new one. */
+  private dropIndex(): void {
+    try {
+      rmSync(join(this.dir(), 'clean-blobs.idx'), { force: true });
+    } catch {
+      /* read-only .git */
+    }
   }
 
   /** Record that `plaintext` at `path` cleans to the blob `blobOid` under these settings (and keep the blob's bytes when given). */
@@ -132,6 +153,7 @@ export class CleanCache {
    */
   private loadBlobs(): BlobPlaces {
     if (this.blobs) return this.blobs;
+    this.load(); // the generation
     let fd: number;
     try {
       fd = openSync(join(this.dir(), 'clean-blobs'), 'r');
@@ -140,13 +162,20 @@ export class CleanCache {
     }
     this.blobFd = fd;
     const { size: end, ino } = fstatSync(fd);
-    if (end <= IN_MEMORY_BYTES) return (this.blobs = walkBlobs(fd, end, true));
+    if (end <= IN_MEMORY_BYTES) return (this.blobs = walkBlobs(fd, 0, end, true));
     const indexFile = join(this.dir(), 'clean-blobs.idx');
+    const current = cacheGeneration(this.dir()) === this.generation; // else lock deleted the cache meanwhile
     const indexed = readBlobIndex(indexFile, ino, end);
-    if (indexed) return (this.blobs = indexed);
-    const walked = walkBlobs(fd, end, false);
+    if (indexed) {
+      // Blobs appended past what the index covers (by a git-seal that keeps none): walked, then indexed.
+      const tail = walkBlobs(fd, indexed.covered, end, false) as Map<string, Place>;
+      for (const [oid, place] of tail) indexed.set(oid, place);
+      if (tail.size && current) appendBlobIndex(indexFile, ino, tail);
+      return (this.blobs = indexed);
+    }
+    const walked = walkBlobs(fd, 0, end, false);
     try {
-      writeFileAtomic(indexFile, Buffer.concat([indexHeader(ino), indexRecords(walked as Map<string, Place>)]), 0o600, { tempBeside: true });
+      if (current) writeFileAtomic(indexFile, Buffer.concat([indexHeader(ino), indexRecords(walked as Map<string, Place>)]), 0o600, { tempBeside: true });
     } catch {
       /* read-only .git: walked again next time */
     }
@@ -159,14 +188,15 @@ export class CleanCache {
       // A cache that lock deleted while this process ran stays deleted.
       if (cacheGeneration(this.dir()) !== this.generation) return;
       const tags = this.tags?.toSave(MAX_TAGS);
-      if (tags) writeFileAtomic(join(this.dir(), 'clean-cache'), Buffer.concat([TAGS_MAGIC, tags]), 0o600, { tempBeside: true });
+      if (tags) {
+        writeFileAtomic(join(this.dir(), 'clean-cache'), Buffer.concat([TAGS_MAGIC, tags]), 0o600, { tempBeside: true });
+        this.tags!.saved();
+      }
       this.flushBlobs();
     } catch {
       /* read-only .git */
     } finally {
-      if (this.blobFd !== undefined) closeSync(this.blobFd);
-      this.blobFd = undefined;
-      this.blobs = undefined;
+      this.closeBlobs();
     }
   }
 
@@ -205,24 +235,36 @@ export class CleanCache {
       return;
     }
     // Past the limit: the newest quarter of what the file holds (walked whole) and the new blobs.
-    if (this.blobFd !== undefined) closeSync(this.blobFd);
-    this.blobFd = openSync(file, 'r');
-    const blobs = walkBlobs(this.blobFd, fstatSync(this.blobFd).size, false);
-    for (const [oid, bytes] of entries) blobs.set(oid, bytes);
-    const kept: [string, Buffer][] = [];
-    let size = 0;
-    for (const [oid, where] of [...blobs].reverse()) {
-      const bytes = Buffer.isBuffer(where) ? where : Buffer.allocUnsafe(where.size);
-      if (!Buffer.isBuffer(where) && readSync(this.blobFd, bytes, 0, where.size, where.at) !== where.size) continue;
-      size += 5 + oid.length + bytes.length;
-      if (size > MAX_BLOB_BYTES / 4) break;
-      kept.push([oid, bytes]);
+    this.closeBlobs(); // read again from the new file when needed
+    const fd = openSync(file, 'r');
+    try {
+      const blobs = walkBlobs(fd, 0, fstatSync(fd).size, false);
+      for (const [oid, bytes] of entries) blobs.set(oid, bytes);
+      const kept: [string, Buffer][] = [];
+      let size = 0;
+      for (const [oid, where] of [...blobs].reverse()) {
+        const bytes = Buffer.isBuffer(where) ? where : Buffer.allocUnsafe(where.size);
+        if (!Buffer.isBuffer(where) && readSync(fd, bytes, 0, where.size, where.at) !== where.size) continue;
+        size += 5 + oid.length + bytes.length;
+        if (size > MAX_BLOB_BYTES / 4) break;
+        kept.push([oid, bytes]);
+      }
+      writeFileAtomic(file, blobRecords(kept.reverse()), 0o600, { tempBeside: true });
+      rmSync(indexFile, { force: true }); // made again by the next walk, when the file is large enough to need one
+    } finally {
+      closeSync(fd);
     }
-    writeFileAtomic(file, blobRecords(kept.reverse()), 0o600, { tempBeside: true });
-    rmSync(indexFile, { force: true }); // made again by the next walk, when the file is large enough to need one
-    closeSync(this.blobFd);
+  }
+
+  private closeBlobs(): void {
+    const fd = this.blobFd;
     this.blobFd = undefined;
-    this.blobs = undefined; // read again from the new file when needed
+    this.blobs = undefined;
+    try {
+      if (fd !== undefined) closeSync(fd);
+    } catch {
+      /* already closed */
+    }
   }
 
   /** Delete a clone's clean cache (lock), with the temp files of writes killed before their rename. */
@@ -274,21 +316,26 @@ class RecordTable {
     this.table = new Int32Array(size);
     for (let i = 0; i < count; i++) {
       let slot = firstWord(data, i * recordBytes) & (size - 1);
-      while (this.table[slot] !== 0) slot = (slot + 1) & (size - 1);
-      this.table[slot] = i + 1;
+      let probes = 0;
+      while (this.table[slot] !== 0 && ++probes < MAX_PROBES) slot = (slot + 1) & (size - 1);
+      if (probes < MAX_PROBES) this.table[slot] = i + 1; // else a run of equal keys (damage): left out
     }
   }
 
   /** The number of the record whose key is `key`, or -1. */
   find(key: Buffer): number {
     const mask = this.table.length - 1;
-    for (let slot = firstWord(key, 0) & mask; this.table[slot] !== 0; slot = (slot + 1) & mask) {
+    let slot = firstWord(key, 0) & mask;
+    for (let probes = 0; this.table[slot] !== 0 && probes < MAX_PROBES; slot = (slot + 1) & mask, probes++) {
       const i = this.table[slot] - 1;
       if (key.compare(this.data, i * this.recordBytes, i * this.recordBytes + this.keyBytes, 0, this.keyBytes) === 0) return i;
     }
     return -1;
   }
 }
+
+/** Random keys at half load need a few probes; only damage (a run of equal keys) needs more. */
+const MAX_PROBES = 64;
 
 function firstWord(b: Buffer, at: number): number {
   return b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24);
@@ -297,8 +344,7 @@ function firstWord(b: Buffer, at: number): number {
 /** The cache's tags: those read (16 bytes each, oldest first) and those added since. */
 class TagSet {
   private readonly table: RecordTable;
-  private readonly added: Buffer[] = [];
-  private readonly addedHex = new Set<string>();
+  private readonly added = new Set<string>(); // hex
   private unsaved = false;
 
   constructor(private readonly stored: Buffer) {
@@ -306,34 +352,48 @@ class TagSet {
     this.table = new RecordTable(this.stored, TAG_BYTES, TAG_BYTES);
   }
 
+  /** The tags of an earlier git-seal's file (full HMACs in hex, a line each), to be written anew. */
+  static fromHexLines(text: Buffer): TagSet {
+    const tags = text
+      .toString('latin1')
+      .split('\n')
+      .filter((l) => /^[0-9a-f]{64}$/.test(l))
+      .map((l) => Buffer.from(l.slice(0, 2 * TAG_BYTES), 'hex'));
+    const set = new TagSet(Buffer.concat(tags));
+    set.unsaved = tags.length > 0;
+    return set;
+  }
+
   has(tag: Buffer): boolean {
-    return this.table.find(tag) >= 0 || this.addedHex.has(tag.toString('hex'));
+    return this.table.find(tag) >= 0 || this.added.has(tag.toString('hex'));
   }
 
   add(tag: Buffer): void {
-    this.added.push(Buffer.from(tag));
-    this.addedHex.add(tag.toString('hex'));
+    this.added.add(tag.toString('hex'));
     this.unsaved = true;
   }
 
-  /** The newest `max` tags to write, oldest first, when any were added since the last call; else undefined. */
+  /** The newest `max` tags, oldest first, when there is something to write (then call saved()); else undefined. */
   toSave(max: number): Buffer | undefined {
     if (!this.unsaved) return undefined;
-    this.unsaved = false;
-    const all = Buffer.concat([this.stored, ...this.added]);
+    const all = Buffer.concat([this.stored, ...[...this.added].map((h) => Buffer.from(h, 'hex'))]);
     return all.subarray(Math.max(0, all.length - max * TAG_BYTES));
+  }
+
+  saved(): void {
+    this.unsaved = false;
   }
 }
 
 /**
- * Where each blob of the file is, walking its records from the start (a window at a time unless `whole`,
+ * Where each blob of the file is, walking its records from `start` (a window at a time unless `whole`,
  * when the file is read once and the blobs are served from memory). Stops at anything that is not a
  * record, such as a torn tail.
  */
-function walkBlobs(fd: number, end: number, whole: boolean): Map<string, BlobPlace> {
+function walkBlobs(fd: number, start: number, end: number, whole: boolean): Map<string, BlobPlace> {
   const blobs = new Map<string, BlobPlace>();
-  const chunk = Buffer.allocUnsafe(whole ? end : 1 << 20);
-  for (let pos = 0; pos + 5 <= end; ) {
+  const chunk = Buffer.allocUnsafe(whole ? end - start : Math.min(1 << 20, Math.max(0, end - start)));
+  for (let pos = start; pos + 5 <= end; ) {
     const got = readSync(fd, chunk, 0, chunk.length, pos);
     let off = 0;
     while (off + 5 <= got) {
@@ -388,12 +448,18 @@ function indexRecords(places: Map<string, Place>): Buffer {
 class IndexedPlaces implements BlobPlaces {
   private readonly table: RecordTable;
   private readonly since = new Map<string, BlobPlace>();
+  /** Where the blobs the index names end: records past it were appended without it. */
+  readonly covered: number = 0;
 
   constructor(
     private readonly records: Buffer,
     private readonly end: number,
   ) {
     this.table = new RecordTable(records, INDEX_RECORD, ID_FIELD);
+    for (let off = ID_FIELD; off < records.length; off += INDEX_RECORD) {
+      const stop = records.readUInt32BE(off) + records.readUInt32BE(off + 4);
+      if (stop <= end && stop > this.covered) this.covered = stop;
+    }
   }
 
   get(oid: string): BlobPlace | undefined {
@@ -425,23 +491,28 @@ function readBlobIndex(file: string, ino: number, end: number): IndexedPlaces | 
   return new IndexedPlaces(records.subarray(0, records.length - (records.length % INDEX_RECORD)), end); // less a torn tail
 }
 
-/** Append places to the index of the blob file `ino`; an index of another file is removed (the next walk makes one). */
+/**
+ * Append places to the index of the blob file `ino`, if there is one of that file (else the next walk makes
+ * one); an index of another file, or one whose records a torn write left misaligned, is removed.
+ */
 function appendBlobIndex(file: string, ino: number, places: Map<string, Place>): void {
   const header = indexHeader(ino);
-  const head = Buffer.alloc(header.length);
   let fd: number;
   try {
-    fd = openSync(file, 'r');
+    fd = openSync(file, constants.O_RDWR | constants.O_APPEND); // never created here: a new index is written whole
   } catch {
-    return; // none: the file is small, or the next walk makes one
+    return;
   }
+  let current = false;
   try {
-    if (readSync(fd, head, 0, head.length, 0) !== head.length) return;
+    const head = Buffer.alloc(header.length);
+    const size = fstatSync(fd).size;
+    current = size >= header.length && (size - header.length) % INDEX_RECORD === 0 && readSync(fd, head, 0, head.length, 0) === head.length && head.equals(header);
+    if (current) writeSync(fd, indexRecords(places));
   } finally {
     closeSync(fd);
   }
-  if (head.equals(header)) appendFileSync(file, indexRecords(places));
-  else rmSync(file, { force: true });
+  if (!current) rmSync(file, { force: true });
 }
 
 /** Records of the blob file: u8 id length, u32be size, the id (hex), the bytes. */
