@@ -79,7 +79,7 @@ function breakStale(path: string, seen: string): void {
 export function lockPathFor(file: string, lockDir: string | null): string {
   let real: string;
   try {
-    real = realpathSync(file);
+    real = realpathSync.native(file); // one realpath(3): the JS walk costs an lstat per component
   } catch {
     real = resolve(file); // a new file (perhaps in a directory still to be created)
   }
