@@ -26,6 +26,7 @@ export class CleanCache {
   private generation = '';
   private blobs?: BlobPlaces;
   private blobFd?: number;
+  private droppedIndex = false;
   /** Blobs added since the last save. */
   private newBlobs = new Map<string, Buffer>();
   private pendingBytes = 0;
@@ -104,7 +105,10 @@ export class CleanCache {
         const record = Buffer.allocUnsafe(head + kept.size);
         const got = kept.at >= head ? readSync(this.blobFd, record, 0, record.length, kept.at - head) : 0;
         if (got !== record.length || record[0] !== oid.length || record.readUInt32BE(1) !== kept.size || record.toString('latin1', 5, head) !== oid) {
-          if (this.blobs instanceof IndexedPlaces) this.dropIndex();
+          // Another process changed the file or the index under this one: both are read again on the
+          // next lookup, and an index that was used here goes (once: a later one may be a new, good one).
+          if (this.blobs instanceof IndexedPlaces && !this.droppedIndex) this.dropIndex();
+          this.closeBlobs();
           return undefined;
         }
         bytes = record.subarray(head);
@@ -117,6 +121,7 @@ export class CleanCache {
 
   /** Remove a stale index: the next start walks the blob file and writes a new one. */
   private dropIndex(): void {
+    this.droppedIndex = true;
     try {
       rmSync(join(this.dir(), 'clean-blobs.idx'), { force: true });
     } catch {
@@ -161,25 +166,40 @@ export class CleanCache {
       return (this.blobs = new Map()); // none yet
     }
     this.blobFd = fd;
+    try {
+      return (this.blobs = this.placesIn(fd));
+    } catch {
+      this.closeBlobs();
+      return (this.blobs = new Map()); // unreadable: no kept blobs for this process
+    }
+  }
+
+  private placesIn(fd: number): BlobPlaces {
     const { size: end, ino } = fstatSync(fd);
-    if (end <= IN_MEMORY_BYTES) return (this.blobs = walkBlobs(fd, 0, end, true));
+    if (end <= IN_MEMORY_BYTES) return walkBlobs(fd, 0, end, true);
     const indexFile = join(this.dir(), 'clean-blobs.idx');
-    const current = cacheGeneration(this.dir()) === this.generation; // else lock deleted the cache meanwhile
+    // Written only while the generation is the one read (else lock deleted the cache meanwhile).
+    const writable = () => cacheGeneration(this.dir()) === this.generation;
     const indexed = readBlobIndex(indexFile, ino, end);
-    if (indexed) {
+    // An index is trusted as far as the record that ends where it says its blobs end really is there.
+    if (indexed && (!indexed.last || recordAt(fd, indexed.last.oid, indexed.last.place))) {
       // Blobs appended past what the index covers (by a git-seal that keeps none): walked, then indexed.
       const tail = walkBlobs(fd, indexed.covered, end, false) as Map<string, Place>;
       for (const [oid, place] of tail) indexed.set(oid, place);
-      if (tail.size && current) appendBlobIndex(indexFile, ino, tail);
-      return (this.blobs = indexed);
+      try {
+        if (tail.size && writable()) appendBlobIndex(indexFile, ino, tail);
+      } catch {
+        /* a full disk: walked again next time */
+      }
+      return indexed;
     }
     const walked = walkBlobs(fd, 0, end, false);
     try {
-      if (current) writeFileAtomic(indexFile, Buffer.concat([indexHeader(ino), indexRecords(walked as Map<string, Place>)]), 0o600, { tempBeside: true });
+      if (writable()) writeFileAtomic(indexFile, Buffer.concat([indexHeader(ino), indexRecords(walked as Map<string, Place>)]), 0o600, { tempBeside: true });
     } catch {
       /* read-only .git: walked again next time */
     }
-    return (this.blobs = walked);
+    return walked;
   }
 
   /** Write new entries (atomically; keeps the newest 50,000 tags and 16 MiB of blobs). Errors are ignored: it is only a cache. */
@@ -218,17 +238,30 @@ export class CleanCache {
     const base = statSync(file, { throwIfNoEntry: false })?.size ?? 0;
     if (base + added.length <= MAX_BLOB_BYTES) {
       appendFileSync(file, added, { mode: 0o600 });
-      // Places by the size before the append: should another process have appended meanwhile, they are
-      // wrong, and each read is a miss (checked by hash), never a wrong blob.
       const placed = new Map<string, Place>();
       let at = base;
       for (const [oid, bytes] of entries) {
         placed.set(oid, { at: at + 5 + oid.length, size: bytes.length });
         at += 5 + oid.length + bytes.length;
       }
-      appendBlobIndex(indexFile, statSync(file).ino, placed);
-      // Held bytes give way to where they now are in the file (read back by offset, checked by hash).
+      // The places hold only if this batch landed at `base`: another process may have appended between
+      // the `stat` and the write. If not, neither the index nor this process takes them; the next start
+      // finds the blobs past what the index covers.
+      const fd = openSync(file, 'r');
+      let landed: boolean;
+      let ino: number;
+      try {
+        ino = fstatSync(fd).ino;
+        landed = recordAt(fd, entries[0][0], placed.get(entries[0][0])!);
+      } finally {
+        closeSync(fd);
+      }
+      if (!landed) return this.closeBlobs();
+      appendBlobIndex(indexFile, ino, placed);
+      // Held bytes give way to where they now are in the file (read back by offset, checked by hash),
+      // unless the file this process holds open is no longer this one (another process rewrote it).
       if (this.blobs) {
+        if (this.blobFd !== undefined && fstatSync(this.blobFd).ino !== ino) return this.closeBlobs();
         this.blobFd ??= openSync(file, 'r');
         for (const [oid, where] of placed) this.blobs.set(oid, where);
       }
@@ -432,6 +465,19 @@ function idKey(oid: string): Buffer {
   return key;
 }
 
+/** The hex id an index record's id field holds (a SHA-1 id is zero-padded). */
+function idHex(field: Buffer): string {
+  return (field.subarray(20).every((b) => b === 0) ? field.subarray(0, 20) : field).toString('hex');
+}
+
+/** Whether the blob file holds the record of `oid` with its bytes at `place`. */
+function recordAt(fd: number, oid: string, place: Place | undefined): boolean {
+  const head = 5 + oid.length;
+  if (!place || place.at < head) return false;
+  const bytes = Buffer.alloc(head);
+  return readSync(fd, bytes, 0, head, place.at - head) === head && bytes[0] === oid.length && bytes.readUInt32BE(1) === place.size && bytes.toString('latin1', 5) === oid;
+}
+
 function indexRecords(places: Map<string, Place>): Buffer {
   const out = Buffer.alloc(places.size * INDEX_RECORD);
   let off = 0;
@@ -448,17 +494,23 @@ function indexRecords(places: Map<string, Place>): Buffer {
 class IndexedPlaces implements BlobPlaces {
   private readonly table: RecordTable;
   private readonly since = new Map<string, BlobPlace>();
-  /** Where the blobs the index names end: records past it were appended without it. */
+  /** Where the blobs the index names end (records past it were appended without it), and the blob that ends there. */
   readonly covered: number = 0;
+  readonly last?: { oid: string; place: Place };
 
   constructor(
     private readonly records: Buffer,
     private readonly end: number,
   ) {
     this.table = new RecordTable(records, INDEX_RECORD, ID_FIELD);
-    for (let off = ID_FIELD; off < records.length; off += INDEX_RECORD) {
-      const stop = records.readUInt32BE(off) + records.readUInt32BE(off + 4);
-      if (stop <= end && stop > this.covered) this.covered = stop;
+    let last = -1;
+    for (let off = 0; off < records.length; off += INDEX_RECORD) {
+      const stop = records.readUInt32BE(off + ID_FIELD) + records.readUInt32BE(off + ID_FIELD + 4);
+      if (stop <= end && stop > this.covered) [this.covered, last] = [stop, off];
+    }
+    if (last >= 0) {
+      const place = { at: records.readUInt32BE(last + ID_FIELD), size: records.readUInt32BE(last + ID_FIELD + 4) };
+      this.last = { oid: idHex(records.subarray(last, last + ID_FIELD)), place };
     }
   }
 

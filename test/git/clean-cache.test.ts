@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { blobOid, CleanCache } from '../../src/git/clean-cache.js';
@@ -95,7 +96,7 @@ describe('the clean cache keeps sealed blobs', () => {
     expect(served(gitDir, [7])).toEqual([7]);
   });
 
-  it('an index naming the right inode but wrong places is dropped at the first wrong read, and made again', () => {
+  it('an index naming the right inode but another file\'s places is not used, and is made again', () => {
     const gitDir = cacheWith(800);
     expect(served(gitDir, [1])).toEqual([1]);
     const index = join(gitDir, 'git-seal', 'clean-blobs.idx');
@@ -105,6 +106,20 @@ describe('the clean cache keeps sealed blobs', () => {
     const header = readFileSync(index, 'latin1').split('\n')[0] + '\n';
     const otherIndex = readFileSync(join(other, 'git-seal', 'clean-blobs.idx'));
     writeFileSync(index, Buffer.concat([Buffer.from(header, 'latin1'), otherIndex.subarray(otherIndex.indexOf(0x0a) + 1)]));
+    expect(served(gitDir, [100, 700])).toEqual([100, 700]); // its last record is not where it says: walked
+    breakWalk(gitDir);
+    expect(served(gitDir, [101])).toEqual([101]); // the index written by that walk
+  });
+
+  it('an index place that does not hold its record is a miss that drops the index, and it is made again', () => {
+    const gitDir = cacheWith(800);
+    expect(served(gitDir, [1])).toEqual([1]);
+    const index = join(gitDir, 'git-seal', 'clean-blobs.idx');
+    const bytes = readFileSync(index);
+    const records = bytes.subarray(bytes.indexOf(0x0a) + 1);
+    const at = records.indexOf(Buffer.from(oidOf(100), 'hex'));
+    records.writeUInt32BE(records.readUInt32BE(at + 32) + 1, at + 32); // blob 100's place, one byte off
+    writeFileSync(index, bytes);
     expect(served(gitDir, [100])).toEqual([]); // a miss, never wrong bytes; the index goes
     expect(existsSync(index)).toBe(false);
     expect(served(gitDir, [100, 700])).toEqual([100, 700]);
@@ -150,6 +165,81 @@ describe('the clean cache keeps sealed blobs', () => {
     cache.add('big', blobOid(big, 'sha1'), plain(0), 'settings', big); // past the limit: a rewrite, whose open fails
     expect(() => cache.keptBlob(oidOf(2))).not.toThrow();
     expect(() => cache.save()).not.toThrow();
+  });
+
+  it('an unreadable blob file leaves no descriptor open, however often it is asked', () => {
+    const gitDir = cacheWith(5);
+    rmSync(join(gitDir, 'git-seal', 'clean-blobs'));
+    mkdirSync(join(gitDir, 'git-seal', 'clean-blobs')); // opens, but cannot be read
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const cache = new CleanCache(gitDir);
+    const before = fds();
+    for (let i = 0; i < 50; i++) expect(cache.keptBlob(oidOf(i % 5))).toBeUndefined();
+    expect(fds()).toBeLessThanOrEqual(before + 1);
+    cache.save();
+    expect(fds()).toBeLessThanOrEqual(before);
+  });
+
+  it('two processes appending at once: the one whose batch did not land where it counted leaves it to the next start', () => {
+    const gitDir = cacheWith(800);
+    expect(served(gitDir, [1])).toEqual([1]);
+    const file = join(gitDir, 'git-seal', 'clean-blobs');
+    const a = new CleanCache(gitDir);
+    a.add('p900', oidOf(900), plain(900), 'settings', blob(900));
+    const b = new CleanCache(gitDir);
+    b.add('p901', oidOf(901), plain(901), 'settings', Buffer.concat([blob(901)]));
+    // a appends between b's stat of the file and b's own append.
+    const fs = createRequire(import.meta.url)('node:fs') as { statSync: typeof statSync };
+    const realStat = fs.statSync;
+    let armed = true;
+    fs.statSync = ((path: string, opts?: object) => {
+      const st = realStat(path, opts);
+      if (armed && String(path) === file) {
+        armed = false;
+        a.save();
+      }
+      return st;
+    }) as typeof statSync;
+    syncBuiltinESMExports();
+    try {
+      b.save();
+    } finally {
+      fs.statSync = realStat;
+      syncBuiltinESMExports();
+    }
+    expect(armed).toBe(false);
+    // A blob appended later by a git-seal that keeps no index.
+    const head = Buffer.alloc(5);
+    head[0] = 40;
+    head.writeUInt32BE(blob(902).length, 1);
+    appendFileSync(file, Buffer.concat([head, Buffer.from(oidOf(902), 'latin1'), blob(902)]));
+    // (b's tags lost to a's save, as with any two saves at once: only a cache; its blob is what counts here.)
+    const kept = (ids: number[]) => {
+      const reader = new CleanCache(gitDir);
+      try {
+        return ids.filter((i) => reader.keptBlob(oidOf(i))?.equals(blob(i)));
+      } finally {
+        reader.save();
+      }
+    };
+    expect(kept([900, 901, 902, 2])).toEqual([900, 901, 902, 2]);
+    breakWalk(gitDir);
+    expect(kept([900, 901, 902])).toEqual([900, 901, 902]); // all indexed now
+  });
+
+  it('a process whose blob file was rewritten by another finds what it adds in the new one', () => {
+    const gitDir = cacheWith(800);
+    const file = join(gitDir, 'git-seal', 'clean-blobs');
+    const p = new CleanCache(gitDir);
+    expect(p.keptBlob(oidOf(3))?.equals(blob(3))).toBe(true); // holds the file open
+    const bytes = readFileSync(file);
+    writeFileSync(`${file}.new`, Buffer.concat([Buffer.alloc(0), bytes.subarray(bytes.indexOf(Buffer.from(oidOf(400), 'latin1')) - 5)]));
+    renameSync(`${file}.new`, file); // another process's rewrite: a new file
+    const big = Buffer.concat([blob(999), Buffer.alloc(5 << 20, 0x20)]); // past 4 MiB waiting: written at once
+    p.add('p999', blobOid(big, 'sha1'), plain(999), 'settings', big);
+    expect(p.keptBlob(blobOid(big, 'sha1'))?.equals(big)).toBe(true);
+    expect(p.keptBlob(oidOf(500))?.equals(blob(500))).toBe(true);
+    p.save();
   });
 
   it('a small blob file is read whole and needs no index', () => {
