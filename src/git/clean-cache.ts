@@ -202,7 +202,7 @@ export class CleanCache {
     return walked;
   }
 
-  /** Write new entries (atomically; keeps the newest 50,000 tags and 16 MiB of blobs). Errors are ignored: it is only a cache. */
+  /** Write new entries (atomically; keeps the newest 50,000 tags, and blobs up to 64 MiB, then the newest quarter). Errors are ignored: it is only a cache. */
   save(): void {
     try {
       // A cache that lock deleted while this process ran stays deleted.
