@@ -420,8 +420,9 @@ class TagSet {
 
 /**
  * Where each blob of the file is, walking its records from `start` (a window at a time unless `whole`,
- * when the file is read once and the blobs are served from memory). Stops at anything that is not a
- * record, such as a torn tail.
+ * when the file is read once and the blobs are served from memory). Past anything that is not a record
+ * (an append cut short, with appends after it) the walk goes on from the next header it finds; a place
+ * that is wrong after all is a miss when read (header and hash are checked), never wrong bytes.
  */
 function walkBlobs(fd: number, start: number, end: number, whole: boolean): Map<string, BlobPlace> {
   const blobs = new Map<string, BlobPlace>();
@@ -431,19 +432,53 @@ function walkBlobs(fd: number, start: number, end: number, whole: boolean): Map<
     let off = 0;
     while (off + 5 <= got) {
       const idLength = chunk[off];
-      if (idLength !== 40 && idLength !== 64) return blobs; // not a record: stop here
-      if (off + 5 + idLength > got) break;
-      const size = chunk.readUInt32BE(off + 1);
-      const at = pos + off + 5 + idLength;
-      if (at + size > end) return blobs; // a torn tail
-      const oid = chunk.toString('latin1', off + 5, off + 5 + idLength);
-      blobs.set(oid, whole ? chunk.subarray(at, at + size) : { at, size });
-      off += 5 + idLength + size;
+      if ((idLength === 40 || idLength === 64) && off + 5 + idLength > got) break; // read on from this header
+      if (isHeader(chunk, off, got, pos, end)) {
+        const size = chunk.readUInt32BE(off + 1);
+        const at = pos + off + 5 + idLength;
+        blobs.set(chunk.toString('latin1', off + 5, off + 5 + idLength), whole ? chunk.subarray(at, at + size) : { at, size });
+        off += 5 + idLength + size;
+        continue;
+      }
+      const next = nextHeader(chunk, off + 1, got, pos, end);
+      if (next >= 0) {
+        off = next;
+        continue;
+      }
+      if (pos + got >= end) return blobs; // nothing more in the file
+      off = Math.max(off + 1, got - MAX_HEADER); // read on, keeping a header the window cut
+      break;
     }
     if (off === 0) return blobs;
     pos += off;
   }
   return blobs;
+}
+
+const MAX_HEADER = 5 + 64;
+
+/** Whether a whole record header starts at `off` of the window (read from `pos`): id length, size within the file, hex id. */
+function isHeader(chunk: Buffer, off: number, got: number, pos: number, end: number): boolean {
+  const idLength = chunk[off];
+  if ((idLength !== 40 && idLength !== 64) || off + 5 + idLength > got) return false;
+  if (pos + off + 5 + idLength + chunk.readUInt32BE(off + 1) > end) return false;
+  for (let i = off + 5; i < off + 5 + idLength; i++) {
+    const c = chunk[i];
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return false;
+  }
+  return true;
+}
+
+/** The next record header in the window from `from`, or -1. */
+function nextHeader(chunk: Buffer, from: number, got: number, pos: number, end: number): number {
+  for (let j = from; j + 45 <= got; j++) {
+    const a = chunk.indexOf(40, j);
+    const b = chunk.indexOf(64, j);
+    j = a < 0 ? b : b < 0 ? a : Math.min(a, b);
+    if (j < 0 || j + 45 > got) return -1;
+    if (isHeader(chunk, j, got, pos, end)) return j;
+  }
+  return -1;
 }
 
 /**

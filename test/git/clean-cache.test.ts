@@ -242,6 +242,23 @@ describe('the clean cache keeps sealed blobs', () => {
     p.save();
   });
 
+  it('an append cut short, with appends after it, costs the blobs around the cut, not every blob after it', () => {
+    for (const n of [800, 50]) {
+      // 800: walked a window at a time and indexed; 50: read whole.
+      const gitDir = cacheWith(n);
+      const file = join(gitDir, 'git-seal', 'clean-blobs');
+      const head = Buffer.alloc(5);
+      head[0] = 40;
+      head.writeUInt32BE(blob(7000).length, 1);
+      appendFileSync(file, Buffer.concat([head, Buffer.from(oidOf(7000), 'latin1'), blob(7000).subarray(0, 1000)])); // cut short
+      cacheWith(20, 7001, gitDir);
+      rmSync(join(gitDir, 'git-seal', 'clean-blobs.idx'), { force: true }); // a walk from the start
+      const after = Array.from({ length: 18 }, (_, i) => 7003 + i);
+      expect(served(gitDir, [0, n - 1, ...after]), `${n} blobs before the cut`).toEqual([0, n - 1, ...after]);
+      expect(served(gitDir, [7000])).toEqual([]);
+    }
+  });
+
   it('a small blob file is read whole and needs no index', () => {
     const gitDir = cacheWith(50);
     expect(served(gitDir, [0, 49])).toEqual([0, 49]);
