@@ -104,7 +104,7 @@ export class CleanCache {
         const head = 5 + oid.length;
         const record = Buffer.allocUnsafe(head + kept.size);
         const got = kept.at >= head ? readSync(this.blobFd, record, 0, record.length, kept.at - head) : 0;
-        if (got !== record.length || record[0] !== oid.length || record.readUInt32BE(1) !== kept.size || record.toString('latin1', 5, head) !== oid) {
+        if (got !== record.length || !headerNames(record, oid, kept.size)) {
           // Another process changed the file or the index under this one: both are read again on the
           // next lookup, and an index that was used here goes (once: a later one may be a new, good one).
           if (this.blobs instanceof IndexedPlaces && !this.droppedIndex) this.dropIndex();
@@ -505,12 +505,17 @@ function idHex(field: Buffer): string {
   return (field.subarray(20).every((b) => b === 0) ? field.subarray(0, 20) : field).toString('hex');
 }
 
+/** Whether `bytes` start with the record header of `oid` holding `size` bytes. */
+function headerNames(bytes: Buffer, oid: string, size: number): boolean {
+  return bytes[0] === oid.length && bytes.readUInt32BE(1) === size && bytes.toString('latin1', 5, 5 + oid.length) === oid;
+}
+
 /** Whether the blob file holds the record of `oid` with its bytes at `place`. */
 function recordAt(fd: number, oid: string, place: Place | undefined): boolean {
   const head = 5 + oid.length;
   if (!place || place.at < head) return false;
   const bytes = Buffer.alloc(head);
-  return readSync(fd, bytes, 0, head, place.at - head) === head && bytes[0] === oid.length && bytes.readUInt32BE(1) === place.size && bytes.toString('latin1', 5) === oid;
+  return readSync(fd, bytes, 0, head, place.at - head) === head && headerNames(bytes, oid, place.size);
 }
 
 function indexRecords(places: Map<string, Place>): Buffer {
