@@ -16,6 +16,7 @@ export async function serveFilter(identityFiles: string[] | undefined): Promise<
       // Delayed checkout pays with age plugins (one session for the batch); with X25519 keys it measured
       // no gain here (docs/ARCHITECTURE.md), so it is off unless asked for.
       delay: async () => process.env.GITSEAL_FILTER_DELAY === '1' || (await filter.wantsBatches()),
+      afterClean: (pathname) => filter.cleanAhead(pathname),
     });
   } finally {
     filter.close();

@@ -51,6 +51,8 @@ export interface FilterHandlers {
    * the `delay` capability is offered and a "no" serves every smudge in place).
    */
   delay?(): Promise<boolean>;
+  /** Called when git has its answer to a clean and no other request has come in yet: time to work ahead. */
+  afterClean?(pathname: string): void;
 }
 
 export interface FilterIo {
@@ -162,6 +164,7 @@ export async function runFilterProcess(
   let clean = false;
   const delayed = handlers.delay && handlers.smudgeBatch ? new DelayedSmudges(handlers.smudgeBatch.bind(handlers), report) : null;
   let delaying: Promise<boolean> | undefined;
+  let requests = 0;
   try {
     const agreed = await serverHandshake(reader, writer, delayed ? [...SUPPORTED_CAPABILITIES, 'delay'] : SUPPORTED_CAPABILITIES);
     for (;;) {
@@ -178,6 +181,7 @@ export async function runFilterProcess(
         else meta[key] = value;
       }
       if (!command) throw notGit('request without a command');
+      const request = ++requests;
 
       if (command === 'list_available_blobs') {
         // Carries no content. Without delay (or with nothing delayed) the empty list ends git's asking.
@@ -223,6 +227,10 @@ export async function runFilterProcess(
         writer.text('status=success').flushPkt().content(result).flushPkt().flushPkt();
       }
       await writer.send();
+      if (command === 'clean' && result !== undefined && handlers.afterClean) {
+        const ahead = handlers.afterClean.bind(handlers);
+        setImmediate(() => request === requests && ahead(pathname));
+      }
     }
     clean = true;
   } finally {

@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Identity } from 'age-encryption';
 import { GitSealError } from '../errors.js';
@@ -41,6 +41,23 @@ interface SmudgeInput {
   meta?: Readonly<Record<string, string>>;
 }
 
+/** Larger files are not cleaned ahead of git's request (see SealFilter.cleanAhead). */
+const MAX_AHEAD_BYTES = 1 << 20;
+
+/** A clean done before git asked for it: the bytes it read, the config and index it saw, its result. */
+interface AheadClean {
+  path: string;
+  content: Buffer;
+  stamp: string;
+  result: Promise<{ out: Buffer; effects: (() => void)[]; sealed: boolean } | null>;
+}
+
+/** One clean's bookkeeping: effects queued (a clean ahead) or null (apply them now); whether it sealed. */
+interface CleanRun {
+  effects: (() => void)[] | null;
+  sealed: boolean;
+}
+
 /** Bytes every sealed file contains (its metadata table header). */
 const SEALED_MARK = `[${META_TABLE}]`;
 
@@ -77,6 +94,10 @@ export class SealFilter {
   private hashAlgorithm?: 'sha1' | 'sha256';
   /** A profile's clean settings, resolved once per process. */
   private readonly profileSettings = new WeakMap<Profile, CleanSettings>();
+  private ahead?: AheadClean;
+  /** Whether the last clean sealed (rather than the cache answering): git is adding changed files. */
+  private sealedLast = false;
+  private closed = false;
 
   constructor(
     private readonly root: string,
@@ -265,16 +286,72 @@ export class SealFilter {
    * is sealed or in plaintext_keys; values in clear are sealed with its data key, or refused without it.
    */
   async clean(path: string, content: Buffer): Promise<Buffer> {
+    const ahead = this.ahead;
+    this.ahead = undefined;
+    const done = ahead && (await ahead.result);
     this.stamps.clear();
+    if (path !== CONFIG_FILE) {
+      this.reader();
+      this.readAhead!.noteClean();
+    }
+    if (done && ahead.path === path && ahead.content.equals(content) && ahead.stamp === this.aheadStamp()) {
+      for (const apply of done.effects) apply();
+      this.sealedLast = done.sealed;
+      return done.out;
+    }
+    const run: CleanRun = { effects: null, sealed: false };
+    try {
+      return (await this.cleanNow(path, content, run))!;
+    } finally {
+      this.sealedLast = run.sealed;
+    }
+  }
+
+  /**
+   * Clean, before git asks, the file git most likely asks for next: the profiles' next index entry after
+   * `after`, read from the work tree. git cleans in index order and waits for each answer, then hashes and
+   * stores it before it reads the next file, so this clean runs while git does that work. Its result is
+   * used only for exactly these bytes at this path with the config and index unchanged, and nothing is
+   * recorded (caches) until then.
+   */
+  cleanAhead(after: string): void {
+    // Only while git adds changed files: a clean the cache answers (git status) costs less than reading ahead.
+    if (this.ahead || this.closed || !this.sealedLast) return;
+    const path = this.readAhead?.nextAfter(after);
+    if (!path || path === CONFIG_FILE) return;
+    const content = readRegularFile(join(this.root, path), MAX_AHEAD_BYTES);
+    if (!content) return;
+    this.stamps.clear();
+    const stamp = this.aheadStamp();
+    const run: CleanRun = { effects: [], sealed: false };
+    const result = this.cleanNow(path, content, run).then(
+      (out) => (out ? { out, effects: run.effects!, sealed: run.sealed } : null),
+      () => null, // git's own request for the file reports the error
+    );
+    this.ahead = { path, content, stamp, result };
+  }
+
+  /** What a clean's result depends on besides the path and bytes: the config and the index (the previous version). */
+  private aheadStamp(): string {
+    return `${this.stamp((this.configPath ??= join(this.root, CONFIG_FILE)))}\0${this.stamp(this.indexFile() ?? '')}`;
+  }
+
+  /**
+   * clean's work. With `run.effects`, a clean ahead of git's request: what it would record is queued there
+   * instead, and a case it does not take ahead (a config error, sealed input, a conflict) gives null.
+   */
+  private async cleanNow(path: string, content: Buffer, run: CleanRun): Promise<Buffer | null> {
+    const { effects } = run;
+    const record = (apply: () => void): void => void (effects ? effects.push(apply) : apply());
     if (path === CONFIG_FILE) return content; // the config is never a secrets file, whatever .gitattributes says
+    if (effects && content.includes(SEALED_MARK)) return null;
     this.reader();
-    this.readAhead!.noteClean();
     const cache = this.cache();
     let settings: PathSettings;
     try {
       settings = this.settingsOf(path);
     } catch (err) {
-      if (!(err instanceof GitSealError)) throw err;
+      if (!(err instanceof GitSealError) || effects) throw err;
       return this.cleanWithoutConfig(path, content, await this.previousVersion(path), err);
     }
     // Fast path: this exact plaintext is known to clean to the staged blob (see CleanCache). Sealed
@@ -286,7 +363,8 @@ export class SealFilter {
     const previous = await this.previousVersion(path);
     if (previous && quick !== null && cache!.has(path, previous.oid, content, quick)) return previous.content;
     let text = decodeText(content, path);
-    if (CONFLICT_MARKER.test(text) && !parsesAsToml(text) && (await this.unmerged(path))) {
+    if (CONFLICT_MARKER.test(text) && !parsesAsToml(text) && (effects === null ? await this.unmerged(path) : true)) {
+      if (effects) return null;
       // `git diff`, `git status` and mergetool clean a conflicted working copy: seal it whole, as the merge driver does.
       const ours = previous && tryParse(previous.content.toString('utf8'), path);
       const { recipients } = this.cleanSettings(path, ours ?? null, settings);
@@ -320,11 +398,13 @@ export class SealFilter {
       const cache = opened ?? (await this.opened());
       const sameArmor = prevSealed !== null && result.armor === prevSealed.meta.dataKey;
       const ownerKey = knownKey && sameArmor ? knownKey : cache ? await this.ownerKeyOf(result.armor, path) : null;
-      if (cache && ownerKey && Buffer.from(ownerKey).equals(Buffer.from(result.dataKey))) cache.putDataKey(result.armor, result.dataKey);
+      if (cache && ownerKey && Buffer.from(ownerKey).equals(Buffer.from(result.dataKey))) record(() => cache.putDataKey(result.armor, result.dataKey));
     }
     const out = Buffer.from(result.text, 'utf8');
+    run.sealed = true;
     // Also for a file's first clean: the next racily clean `git status` then costs one HMAC, not a re-seal.
-    cache?.add(path, blobOid(out, this.objectFormat(previous)), content, key, out);
+    const oid = blobOid(out, this.objectFormat(previous));
+    record(() => cache?.add(path, oid, content, key, out));
     return out;
   }
 
@@ -557,6 +637,8 @@ export class SealFilter {
   }
 
   close(): void {
+    this.closed = true;
+    this.ahead = undefined;
     this.cacheStore?.save();
     this.openedLoaded?.save();
     this.objects?.close();
@@ -586,6 +668,25 @@ function gitDirOf(root: string): string | null {
     return findRepo(root).gitDir;
   } catch {
     return null;
+  }
+}
+
+/** The bytes of a regular file of at most `max` bytes, else null: never waits on a FIFO or device, nor follows a last symlink. */
+function readRegularFile(file: string, max: number): Buffer | null {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+  } catch {
+    return null;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.size > max) return null;
+    return readFileSync(fd);
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
   }
 }
 

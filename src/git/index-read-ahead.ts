@@ -19,7 +19,7 @@ const WINDOW = 64;
  * It is only a guess of what comes next: a path it does not know is read by name, as before.
  */
 export class IndexReadAhead {
-  private entries?: { index: Map<string, number>; oids: string[] } | null;
+  private entries?: { index: Map<string, number>; oids: string[]; paths: string[] } | null;
   private readonly requested = new Map<number, Promise<CatFileObject | null>>();
   private cleans = 0;
   /** Entries before this index have been requested. */
@@ -42,6 +42,15 @@ export class IndexReadAhead {
   oidOf(path: string): string | undefined {
     const i = this.position(path);
     return i === undefined ? undefined : this.entries!.oids[i];
+  }
+
+  /** The path after `path` in index order among the profiles' entries (what git cleans next when it cleans them all). */
+  nextAfter(path: string): string | undefined {
+    const i = this.position(path);
+    if (i === undefined) return undefined;
+    const { index, paths } = this.entries!;
+    for (let j = i + 1; j < paths.length; j++) if (index.get(paths[j]) === j) return paths[j]; // not an ambiguous name
+    return undefined;
   }
 
   private position(path: string): number | undefined {
@@ -71,7 +80,7 @@ export class IndexReadAhead {
   }
 
   /** Stage-0 entries under the profiles' patterns, in index order; null when git cannot list them. */
-  private list(): { index: Map<string, number>; oids: string[] } | null {
+  private list(): { index: Map<string, number>; oids: string[]; paths: string[] } | null {
     let patterns: readonly string[];
     try {
       patterns = this.patterns();
@@ -83,15 +92,17 @@ export class IndexReadAhead {
     if (!entries) return null;
     const index = new Map<string, number>();
     const oids: string[] = [];
+    const paths: string[] = [];
     const ambiguous = new Set<string>();
     for (const { path, oid } of entries) {
       // A name that is not UTF-8 decodes lossily, and two such names can decode alike: never guess.
       if (path.includes('\uFFFD') || index.has(path)) ambiguous.add(path);
       index.set(path, oids.length);
       oids.push(oid);
+      paths.push(path);
     }
     for (const path of ambiguous) index.delete(path);
-    return { index, oids };
+    return { index, oids, paths };
   }
 
   /** Stage-0 entries the patterns match, from the index file itself (null: it cannot be read in process). */

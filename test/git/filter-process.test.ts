@@ -189,6 +189,31 @@ describe('runFilterProcess (in-memory git)', () => {
     );
   });
 
+  it('offers to work ahead after a clean git has its answer to, unless git has sent the next request', async () => {
+    const git = new FakeGit();
+    const ahead: string[] = [];
+    const handlers: FilterHandlers = { ...upperHandlers(), afterClean: (p) => ahead.push(p) };
+    const run = runFilterProcess(handlers, git);
+    git.send(HANDSHAKE_IN, CAPS_IN);
+    await git.expect(wire(HANDSHAKE_OUT, CAPS_OUT));
+    git.send(request(['command=clean', 'pathname=a'], [Buffer.from('x')]));
+    await git.expect(success(Buffer.from('X')));
+    await new Promise((r) => setImmediate(r));
+    expect(ahead).toEqual(['a']);
+    // Two requests at once: the second is read before the first's turn to work ahead comes.
+    git.send(request(['command=clean', 'pathname=b'], [Buffer.from('y')]), request(['command=clean', 'pathname=c'], [Buffer.from('z')]));
+    await git.expect(wire(success(Buffer.from('Y')), success(Buffer.from('Z'))));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(ahead).toEqual(['a', 'c']);
+    // Not after a failed clean, nor after a smudge.
+    git.send(request(['command=clean', 'pathname=bad'], [Buffer.from('SECRET')]), request(['command=smudge', 'pathname=d'], [Buffer.from('Q')]));
+    await git.expect(wire(ERROR_OUT, success(Buffer.from('q'))));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(ahead).toEqual(['a', 'c']);
+    git.input.end();
+    await run;
+  });
+
   it('advertises only the intersection of capabilities and refuses unnegotiated commands', async () => {
     const git = new FakeGit();
     const run = runFilterProcess(upperHandlers(), git);

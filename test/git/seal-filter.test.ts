@@ -1,7 +1,9 @@
-import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SealFilter } from '../../src/git/filter.js';
+import { CleanCache } from '../../src/git/clean-cache.js';
 import { parseSealed } from '../../src/format/seal.js';
 import { cleanupTempDirs, git, isolatedEnv, makeKey, tempDir, type TestKey } from '../helpers.js';
 
@@ -134,5 +136,141 @@ describe('the clean cache is seeded by the first clean', () => {
       keyless.close();
     }
     expect(readFileSync(join(root, '.git', 'git-seal', 'clean-cache'), 'utf8')).not.toContain('first-clean-77');
+  });
+});
+
+describe('cleaning ahead of git (git add of changed files)', () => {
+  let key: TestKey;
+  let root: string;
+  const env = () => isolatedEnv(root);
+  const files = ['a/.dlt/secrets.toml', 'b/.dlt/secrets.toml', 'c/.dlt/secrets.toml'];
+  const text = (name: string, v: string) => `[db]\npassword = "${name}-${v}"\nport = 5432\n`;
+
+  beforeAll(async () => {
+    key = await makeKey();
+    root = tempDir();
+    git(['init', '-q'], { cwd: root, env: env() });
+    writeFileSync(join(root, '.gitseal.toml'), `[recipients]\nme = "${key.recipient}"\n[profiles.dev]\nfiles = ["**/.dlt/secrets.toml"]\nrecipients = ["me"]\n`);
+    const f = new SealFilter(root, [key.file], () => {});
+    for (const p of files) {
+      mkdirSync(join(root, p, '..'), { recursive: true });
+      writeFileSync(join(root, p), await f.clean(p, Buffer.from(text(p, 'v1'))));
+    }
+    f.close();
+    git(['-c', 'filter.git-seal.process=', 'add', '.'], { cwd: root, env: env() });
+    rmSync(join(root, '.git', 'git-seal'), { recursive: true, force: true });
+  });
+
+  afterEach(() => vi.restoreAllMocks());
+
+  /** The plaintext of a sealed clean result. */
+  async function opened(path: string, sealed: Buffer): Promise<string> {
+    const f = new SealFilter(root, [key.file], () => {});
+    try {
+      return (await f.textconv(path, sealed)).toString();
+    } finally {
+      f.close();
+    }
+  }
+
+  /** A filter that has just sealed files[0], as in the middle of `git add`. */
+  async function afterFirstSeal(): Promise<SealFilter> {
+    const f = new SealFilter(root, [key.file], () => {});
+    await f.clean(files[0], Buffer.from(text(files[0], 'v2')));
+    return f;
+  }
+
+  it('gives the same bytes as a clean without it, and records the clean only when git asks for those bytes', async () => {
+    writeFileSync(join(root, files[1]), text(files[1], 'v2'));
+    const plain = new SealFilter(root, [key.file], () => {});
+    const expected = await plain.clean(files[1], Buffer.from(text(files[1], 'v2')));
+    plain.close();
+    rmSync(join(root, '.git', 'git-seal'), { recursive: true, force: true });
+
+    const added = vi.spyOn(CleanCache.prototype, 'add');
+    const f = await afterFirstSeal();
+    added.mockClear();
+    f.cleanAhead(files[0]);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(added).not.toHaveBeenCalled(); // nothing recorded before git asks
+    expect((await f.clean(files[1], Buffer.from(text(files[1], 'v2')))).equals(expected)).toBe(true);
+    expect(added).toHaveBeenCalledTimes(1);
+    f.close();
+  });
+
+  it('a file changed after it was read ahead is sealed as git sends it, and the read bytes are never recorded', async () => {
+    writeFileSync(join(root, files[1]), text(files[1], 'read-ahead'));
+    const added = vi.spyOn(CleanCache.prototype, 'add');
+    const f = await afterFirstSeal();
+    f.cleanAhead(files[0]); // reads 'read-ahead'
+    writeFileSync(join(root, files[1]), text(files[1], 'what-git-sends'));
+    const out = await f.clean(files[1], Buffer.from(text(files[1], 'what-git-sends')));
+    f.close();
+    expect(await opened(files[1], out)).toBe(text(files[1], 'what-git-sends'));
+    const recorded = added.mock.calls.map((c) => (c[2] as Buffer).toString());
+    expect(recorded).toContain(text(files[1], 'what-git-sends'));
+    expect(recorded).not.toContain(text(files[1], 'read-ahead'));
+  });
+
+  it('a config change after the read ahead is honoured (the earlier result is not used)', async () => {
+    const config = readFileSync(join(root, '.gitseal.toml'), 'utf8');
+    writeFileSync(join(root, files[1]), text(files[1], 'v3'));
+    const f = await afterFirstSeal();
+    f.cleanAhead(files[0]);
+    await new Promise((r) => setTimeout(r, 50)); // let it finish with the old config
+    writeFileSync(join(root, '.gitseal.toml'), config.replace('recipients = ["me"]\n', 'recipients = ["me"]\nplaintext_keys = ["db.port"]\n'));
+    try {
+      const out = (await f.clean(files[1], Buffer.from(text(files[1], 'v3')))).toString();
+      expect(out).toMatch(/^port = 5432$/m); // in clear, as the new config says
+      expect(out).not.toContain('v3');
+    } finally {
+      f.close();
+      writeFileSync(join(root, '.gitseal.toml'), config);
+    }
+  });
+
+  it('a staged version that changed after the read ahead is the one sealed against', async () => {
+    writeFileSync(join(root, files[1]), text(files[1], 'v4'));
+    const f = await afterFirstSeal();
+    f.cleanAhead(files[0]);
+    await new Promise((r) => setTimeout(r, 50));
+    // Another data key for the staged version (as a rekey would make): the result must reuse that one.
+    const other = new SealFilter(root, [key.file], () => {});
+    const restaged = await other.clean('elsewhere/.dlt/secrets.toml', Buffer.from(text(files[1], 'v1')));
+    other.close();
+    const oid = git(['hash-object', '-w', '--stdin'], { cwd: root, env: env(), input: restaged }).trim();
+    git(['update-index', '--cacheinfo', `100644,${oid},${files[1]}`], { cwd: root, env: env() });
+    const dataKey = (t: string) => t.slice(t.indexOf('-----BEGIN AGE ENCRYPTED FILE-----'));
+    try {
+      const out = (await f.clean(files[1], Buffer.from(text(files[1], 'v4')))).toString();
+      expect(dataKey(out)).toBe(dataKey(restaged.toString()));
+      expect(await opened(files[1], Buffer.from(out))).toBe(text(files[1], 'v4'));
+    } finally {
+      f.close();
+    }
+  });
+
+  it('never waits on a FIFO, nor follows a symbolic link, where the next file should be', async () => {
+    const fifo = join(root, files[1]);
+    rmSync(fifo);
+    execFileSync('mkfifo', [fifo]);
+    const outside = join(tempDir(), 'secret.toml');
+    writeFileSync(outside, text('outside', 'x'));
+    rmSync(join(root, files[2]));
+    symlinkSync(outside, join(root, files[2]));
+    const read = vi.spyOn(SealFilter.prototype as unknown as { cleanNow: (path: string) => unknown }, 'cleanNow');
+    try {
+      const f = await afterFirstSeal();
+      read.mockClear();
+      f.cleanAhead(files[0]); // would block here on the FIFO
+      await f.clean(files[1], Buffer.from(text(files[1], 'v5')));
+      f.cleanAhead(files[1]);
+      expect(read.mock.calls.map((c) => c[0])).toEqual([files[1]]); // git's own request only: nothing read ahead
+      f.close();
+    } finally {
+      rmSync(fifo);
+      rmSync(join(root, files[2]));
+      writeFileSync(join(root, files[2]), text(files[2], 'v1'));
+    }
   });
 });
