@@ -14,4 +14,7 @@ const lean = argv[0] === 'exec' ? 'exec' : argv[0] === 'filter-process' ? 'filte
   let code = lean ? await loadBundle(lean).exports.main(argv) : undefined;
   if (code === undefined) code = await loadBundle('cli').exports.main(argv);
   process.exitCode = code;
+  // Exit now, once stdout and stderr hold nothing unwritten, rather than after V8 has torn down every
+  // object: after install or lock (a heap of ~100 MB) that teardown took 50-80 ms.
+  if (!process.stdout.writableLength && !process.stderr.writableLength) process.exit(code);
 })();
