@@ -1,5 +1,5 @@
-import { closeSync, constants, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { closeSync, constants, fstatSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import type { Identity } from 'age-encryption';
 import { GitSealError } from '../errors.js';
 import { loadIdentities, unwrapDataKey, type LoadedIdentities } from '../age/index.js';
@@ -42,7 +42,7 @@ interface SmudgeInput {
 }
 
 /** Larger files are not cleaned ahead of git's request (see SealFilter.cleanAhead). */
-const MAX_AHEAD_BYTES = 1 << 20;
+const MAX_AHEAD_BYTES = 64 << 10;
 
 /** A clean done before git asked for it: the bytes it read, the config and index it saw, its result. */
 interface AheadClean {
@@ -95,6 +95,12 @@ export class SealFilter {
   /** A profile's clean settings, resolved once per process. */
   private readonly profileSettings = new WeakMap<Profile, CleanSettings>();
   private ahead?: AheadClean;
+  /** The last clean of an indexed path, for git's second clean of a racily clean file. */
+  private lastClean?: { path: string; content: Buffer; stamp: string; out: Buffer };
+  private lastPath?: string;
+  /** Whether the last clean's path followed the one before it in the index (git walking the index). */
+  private inOrder = false;
+  private realRoot?: string;
   /** Whether the last clean sealed (rather than the cache answering): git is adding changed files. */
   private sealedLast = false;
   private closed = false;
@@ -286,25 +292,39 @@ export class SealFilter {
    * is sealed or in plaintext_keys; values in clear are sealed with its data key, or refused without it.
    */
   async clean(path: string, content: Buffer): Promise<Buffer> {
-    const ahead = this.ahead;
-    this.ahead = undefined;
+    // A clean ahead for another path is left to run (git may still ask for it) and not waited for.
+    const ahead = this.ahead?.path === path ? this.ahead : undefined;
+    if (ahead) this.ahead = undefined;
     const done = ahead && (await ahead.result);
     this.stamps.clear();
-    if (path !== CONFIG_FILE) {
-      this.reader();
-      this.readAhead!.noteClean();
+    const previousPath = this.lastPath;
+    this.lastPath = path;
+    if (path === CONFIG_FILE) {
+      this.sealedLast = false;
+      return content; // the config is never a secrets file, whatever .gitseal.toml says
     }
-    if (done && ahead.path === path && ahead.content.equals(content) && ahead.stamp === this.aheadStamp()) {
+    this.reader(); // restarted if the index changed; then a clean ahead (not counted here) cannot start the read-ahead
+    this.readAhead!.noteClean();
+    this.inOrder = previousPath !== undefined && this.readAhead!.nextAfter(previousPath) === path;
+    const last = this.lastClean;
+    if (last && last.path === path && last.content.equals(content) && last.stamp === this.aheadStamp()) {
+      return last.out; // git cleans a racily clean file twice in a row (compare, then add)
+    }
+    let out: Buffer;
+    if (done && ahead.content.equals(content) && ahead.stamp === this.aheadStamp()) {
       for (const apply of done.effects) apply();
       this.sealedLast = done.sealed;
-      return done.out;
+      out = done.out;
+    } else {
+      const run: CleanRun = { effects: null, sealed: false };
+      try {
+        out = (await this.cleanNow(path, content, run))!;
+      } finally {
+        this.sealedLast = run.sealed;
+      }
     }
-    const run: CleanRun = { effects: null, sealed: false };
-    try {
-      return (await this.cleanNow(path, content, run))!;
-    } finally {
-      this.sealedLast = run.sealed;
-    }
+    this.lastClean = this.readAhead!.oidOf(path) !== undefined ? { path, content, stamp: this.aheadStamp(), out } : undefined;
+    return out;
   }
 
   /**
@@ -312,13 +332,14 @@ export class SealFilter {
    * `after`, read from the work tree. git cleans in index order and waits for each answer, then hashes and
    * stores it before it reads the next file, so this clean runs while git does that work. Its result is
    * used only for exactly these bytes at this path with the config and index unchanged, and nothing is
-   * recorded (caches) until then.
+   * recorded (caches) until then. Only while git adds changed files in index order (the last clean sealed,
+   * and came right after the one before it in the index); a clean the cache answers (`git status`) costs
+   * less than reading ahead.
    */
   cleanAhead(after: string): void {
-    // Only while git adds changed files: a clean the cache answers (git status) costs less than reading ahead.
-    if (this.ahead || this.closed || !this.sealedLast) return;
+    if (this.ahead || this.closed || !this.sealedLast || !this.inOrder || after !== this.lastPath) return;
     const path = this.readAhead?.nextAfter(after);
-    if (!path || path === CONFIG_FILE) return;
+    if (!path || path === CONFIG_FILE || !this.insideWorkTree(path)) return;
     const content = readRegularFile(join(this.root, path), MAX_AHEAD_BYTES);
     if (!content) return;
     this.stamps.clear();
@@ -329,6 +350,17 @@ export class SealFilter {
       () => null, // git's own request for the file reports the error
     );
     this.ahead = { path, content, stamp, result };
+  }
+
+  /** Whether no directory on the way to `path` is a symbolic link (git does not clean a path beyond one). */
+  private insideWorkTree(path: string): boolean {
+    try {
+      this.realRoot ??= realpathSync.native(this.root);
+      const dir = dirname(join(this.root, path));
+      return realpathSync.native(dir) === join(this.realRoot, relative(this.root, dir));
+    } catch {
+      return false;
+    }
   }
 
   /** What a clean's result depends on besides the path and bytes: the config and the index (the previous version). */
@@ -343,7 +375,6 @@ export class SealFilter {
   private async cleanNow(path: string, content: Buffer, run: CleanRun): Promise<Buffer | null> {
     const { effects } = run;
     const record = (apply: () => void): void => void (effects ? effects.push(apply) : apply());
-    if (path === CONFIG_FILE) return content; // the config is never a secrets file, whatever .gitattributes says
     if (effects && content.includes(SEALED_MARK)) return null;
     this.reader();
     const cache = this.cache();
@@ -385,6 +416,9 @@ export class SealFilter {
     // The previous version's data key, if this clone unwrapped it before (see smudge-cache.ts).
     const opened = prevSealed && !own ? await this.opened() : null;
     const knownKey = prevSealed && opened?.dataKey(prevSealed.meta.dataKey);
+    // Ahead of git, never anything that could start a plugin or ask for a passphrase or touch: only a
+    // version whose data key this clone already holds, re-sealed for the same recipients (no wrapping).
+    if (effects && (this.closed || !knownKey || !prevSealed!.headerMatchesRecipients || !sameRecipients(prevSealed!.meta.recipients, recipients))) return null;
     const result = await seal(text, {
       recipients,
       identities: await this.identities(),
@@ -639,6 +673,7 @@ export class SealFilter {
   close(): void {
     this.closed = true;
     this.ahead = undefined;
+    this.lastClean = undefined;
     this.cacheStore?.save();
     this.openedLoaded?.save();
     this.objects?.close();
@@ -654,6 +689,12 @@ function parsesAsToml(text: string): boolean {
   } catch {
     return false;
   }
+}
+
+function sameRecipients(a: readonly string[], b: readonly string[]): boolean {
+  const x = [...a].sort();
+  const y = [...b].sort();
+  return x.length === y.length && x.every((r, i) => r === y[i]);
 }
 
 /** Identity of a file's current version (inode, size, times); '' when it is missing. */
@@ -682,7 +723,8 @@ function readRegularFile(file: string, max: number): Buffer | null {
   try {
     const st = fstatSync(fd);
     if (!st.isFile() || st.size > max) return null;
-    return readFileSync(fd);
+    const bytes = Buffer.allocUnsafe(st.size);
+    return readSync(fd, bytes, 0, st.size, 0) === st.size ? bytes : null; // a file that shrank meanwhile: not read ahead
   } catch {
     return null;
   } finally {

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
 import { SealFilter } from '../../src/git/filter.js';
 import { CleanCache } from '../../src/git/clean-cache.js';
 import { parseSealed } from '../../src/format/seal.js';
@@ -143,8 +143,13 @@ describe('cleaning ahead of git (git add of changed files)', () => {
   let key: TestKey;
   let root: string;
   const env = () => isolatedEnv(root);
-  const files = ['a/.dlt/secrets.toml', 'b/.dlt/secrets.toml', 'c/.dlt/secrets.toml'];
+  const files = ['a', 'b', 'c', 'd', 'e'].map((d) => `${d}/.dlt/secrets.toml`);
   const text = (name: string, v: string) => `[db]\npassword = "${name}-${v}"\nport = 5432\n`;
+  let cleaned: MockInstance<(path: string) => unknown>;
+  beforeEach(() => {
+    cleaned = vi.spyOn(SealFilter.prototype as unknown as { cleanNow: (path: string) => unknown }, 'cleanNow');
+  });
+  const cleanedPaths = () => cleaned.mock.calls.map((c) => c[0]);
 
   beforeAll(async () => {
     key = await makeKey();
@@ -159,6 +164,13 @@ describe('cleaning ahead of git (git add of changed files)', () => {
     f.close();
     git(['-c', 'filter.git-seal.process=', 'add', '.'], { cwd: root, env: env() });
     rmSync(join(root, '.git', 'git-seal'), { recursive: true, force: true });
+    // A checkout opens each file: the smudge cache then holds their data keys, as after a clone's install.
+    const c = new SealFilter(root, [key.file], () => {});
+    for (const p of files) {
+      const blobId = git(['rev-parse', `:0:${p}`], { cwd: root, env: env() }).trim();
+      writeFileSync(join(root, p), await c.smudge(p, Buffer.from(git(['cat-file', 'blob', blobId], { cwd: root, env: env() })), blobId));
+    }
+    c.close();
   });
 
   afterEach(() => vi.restoreAllMocks());
@@ -173,54 +185,58 @@ describe('cleaning ahead of git (git add of changed files)', () => {
     }
   }
 
-  /** A filter that has just sealed files[0], as in the middle of `git add`. */
-  async function afterFirstSeal(): Promise<SealFilter> {
+  /** A filter that has just sealed files[0] and files[1], as git add does in index order. */
+  async function addingInOrder(): Promise<SealFilter> {
     const f = new SealFilter(root, [key.file], () => {});
-    await f.clean(files[0], Buffer.from(text(files[0], 'v2')));
+    for (const p of files.slice(0, 2)) await f.clean(p, Buffer.from(text(p, 'v2')));
+    cleaned.mockClear();
     return f;
   }
 
   it('gives the same bytes as a clean without it, and records the clean only when git asks for those bytes', async () => {
-    writeFileSync(join(root, files[1]), text(files[1], 'v2'));
+    writeFileSync(join(root, files[2]), text(files[2], 'v2'));
     const plain = new SealFilter(root, [key.file], () => {});
-    const expected = await plain.clean(files[1], Buffer.from(text(files[1], 'v2')));
+    const expected = await plain.clean(files[2], Buffer.from(text(files[2], 'v2')));
     plain.close();
-    rmSync(join(root, '.git', 'git-seal'), { recursive: true, force: true });
 
     const added = vi.spyOn(CleanCache.prototype, 'add');
-    const f = await afterFirstSeal();
+    const f = await addingInOrder();
     added.mockClear();
-    f.cleanAhead(files[0]);
+    f.cleanAhead(files[1]);
     await new Promise((r) => setTimeout(r, 50));
-    expect(added).not.toHaveBeenCalled(); // nothing recorded before git asks
-    expect((await f.clean(files[1], Buffer.from(text(files[1], 'v2')))).equals(expected)).toBe(true);
+    expect(cleanedPaths()).toEqual([files[2]]); // cleaned ahead
+    expect(added).not.toHaveBeenCalled(); // and nothing recorded before git asks
+    expect((await f.clean(files[2], Buffer.from(text(files[2], 'v2')))).equals(expected)).toBe(true);
+    expect(cleanedPaths()).toEqual([files[2]]); // git's request took it
     expect(added).toHaveBeenCalledTimes(1);
     f.close();
   });
 
   it('a file changed after it was read ahead is sealed as git sends it, and the read bytes are never recorded', async () => {
-    writeFileSync(join(root, files[1]), text(files[1], 'read-ahead'));
+    writeFileSync(join(root, files[2]), text(files[2], 'read-ahead'));
     const added = vi.spyOn(CleanCache.prototype, 'add');
-    const f = await afterFirstSeal();
-    f.cleanAhead(files[0]); // reads 'read-ahead'
-    writeFileSync(join(root, files[1]), text(files[1], 'what-git-sends'));
-    const out = await f.clean(files[1], Buffer.from(text(files[1], 'what-git-sends')));
+    const f = await addingInOrder();
+    f.cleanAhead(files[1]); // reads 'read-ahead'
+    writeFileSync(join(root, files[2]), text(files[2], 'what-git-sends'));
+    const out = await f.clean(files[2], Buffer.from(text(files[2], 'what-git-sends')));
     f.close();
-    expect(await opened(files[1], out)).toBe(text(files[1], 'what-git-sends'));
+    expect(cleanedPaths()).toEqual([files[2], files[2]]);
+    expect(await opened(files[2], out)).toBe(text(files[2], 'what-git-sends'));
     const recorded = added.mock.calls.map((c) => (c[2] as Buffer).toString());
-    expect(recorded).toContain(text(files[1], 'what-git-sends'));
-    expect(recorded).not.toContain(text(files[1], 'read-ahead'));
+    expect(recorded).toContain(text(files[2], 'what-git-sends'));
+    expect(recorded).not.toContain(text(files[2], 'read-ahead'));
   });
 
   it('a config change after the read ahead is honoured (the earlier result is not used)', async () => {
     const config = readFileSync(join(root, '.gitseal.toml'), 'utf8');
-    writeFileSync(join(root, files[1]), text(files[1], 'v3'));
-    const f = await afterFirstSeal();
-    f.cleanAhead(files[0]);
+    writeFileSync(join(root, files[2]), text(files[2], 'v3'));
+    const f = await addingInOrder();
+    f.cleanAhead(files[1]);
     await new Promise((r) => setTimeout(r, 50)); // let it finish with the old config
     writeFileSync(join(root, '.gitseal.toml'), config.replace('recipients = ["me"]\n', 'recipients = ["me"]\nplaintext_keys = ["db.port"]\n'));
     try {
-      const out = (await f.clean(files[1], Buffer.from(text(files[1], 'v3')))).toString();
+      const out = (await f.clean(files[2], Buffer.from(text(files[2], 'v3')))).toString();
+      expect(cleanedPaths()).toEqual([files[2], files[2]]);
       expect(out).toMatch(/^port = 5432$/m); // in clear, as the new config says
       expect(out).not.toContain('v3');
     } finally {
@@ -230,47 +246,97 @@ describe('cleaning ahead of git (git add of changed files)', () => {
   });
 
   it('a staged version that changed after the read ahead is the one sealed against', async () => {
-    writeFileSync(join(root, files[1]), text(files[1], 'v4'));
-    const f = await afterFirstSeal();
-    f.cleanAhead(files[0]);
+    writeFileSync(join(root, files[2]), text(files[2], 'v4'));
+    const f = await addingInOrder();
+    f.cleanAhead(files[1]);
     await new Promise((r) => setTimeout(r, 50));
     // Another data key for the staged version (as a rekey would make): the result must reuse that one.
     const other = new SealFilter(root, [key.file], () => {});
-    const restaged = await other.clean('elsewhere/.dlt/secrets.toml', Buffer.from(text(files[1], 'v1')));
+    const restaged = await other.clean('elsewhere/.dlt/secrets.toml', Buffer.from(text(files[2], 'v1')));
     other.close();
     const oid = git(['hash-object', '-w', '--stdin'], { cwd: root, env: env(), input: restaged }).trim();
-    git(['update-index', '--cacheinfo', `100644,${oid},${files[1]}`], { cwd: root, env: env() });
+    git(['update-index', '--cacheinfo', `100644,${oid},${files[2]}`], { cwd: root, env: env() });
     const dataKey = (t: string) => t.slice(t.indexOf('-----BEGIN AGE ENCRYPTED FILE-----'));
     try {
-      const out = (await f.clean(files[1], Buffer.from(text(files[1], 'v4')))).toString();
+      const out = (await f.clean(files[2], Buffer.from(text(files[2], 'v4')))).toString();
+      expect(cleanedPaths()).toEqual([files[2], 'elsewhere/.dlt/secrets.toml', files[2]]);
       expect(dataKey(out)).toBe(dataKey(restaged.toString()));
-      expect(await opened(files[1], Buffer.from(out))).toBe(text(files[1], 'v4'));
+      expect(await opened(files[2], Buffer.from(out))).toBe(text(files[2], 'v4'));
     } finally {
       f.close();
     }
   });
 
-  it('never waits on a FIFO, nor follows a symbolic link, where the next file should be', async () => {
-    const fifo = join(root, files[1]);
+  it('a request for another path does not wait for the clean ahead, nor takes it', async () => {
+    writeFileSync(join(root, files[2]), text(files[2], 'v5'));
+    const f = await addingInOrder();
+    f.cleanAhead(files[1]);
+    const out = await f.clean(files[3], Buffer.from(text(files[3], 'v5')));
+    expect(await opened(files[3], out)).toBe(text(files[3], 'v5'));
+    f.cleanAhead(files[3]); // out of order: nothing read ahead
+    await new Promise((r) => setTimeout(r, 50));
+    expect(cleanedPaths()).toEqual([files[2], files[3]]);
+    const late = await f.clean(files[2], Buffer.from(text(files[2], 'v5'))); // git may still ask for it
+    expect(cleanedPaths()).toEqual([files[2], files[3]]);
+    expect(await opened(files[2], late)).toBe(text(files[2], 'v5'));
+    f.close();
+  });
+
+  it('never waits on a FIFO, nor reads through a symbolic link, where the next file should be', async () => {
+    const fifo = join(root, files[2]);
     rmSync(fifo);
     execFileSync('mkfifo', [fifo]);
-    const outside = join(tempDir(), 'secret.toml');
-    writeFileSync(outside, text('outside', 'x'));
-    rmSync(join(root, files[2]));
-    symlinkSync(outside, join(root, files[2]));
-    const read = vi.spyOn(SealFilter.prototype as unknown as { cleanNow: (path: string) => unknown }, 'cleanNow');
+    const outside = tempDir();
+    mkdirSync(join(outside, '.dlt'));
+    writeFileSync(join(outside, '.dlt', 'secrets.toml'), text('outside', 'x'));
+    const dDir = join(root, files[3], '..', '..');
+    rmSync(dDir, { recursive: true });
+    symlinkSync(outside, dDir);
     try {
-      const f = await afterFirstSeal();
-      read.mockClear();
-      f.cleanAhead(files[0]); // would block here on the FIFO
-      await f.clean(files[1], Buffer.from(text(files[1], 'v5')));
-      f.cleanAhead(files[1]);
-      expect(read.mock.calls.map((c) => c[0])).toEqual([files[1]]); // git's own request only: nothing read ahead
+      const f = await addingInOrder();
+      f.cleanAhead(files[1]); // would block here on the FIFO
+      await f.clean(files[2], Buffer.from(text(files[2], 'v6')));
+      f.cleanAhead(files[2]); // d/ leads outside the work tree
+      await new Promise((r) => setTimeout(r, 50));
+      expect(cleanedPaths()).toEqual([files[2]]); // git's own request only: nothing read ahead
       f.close();
     } finally {
       rmSync(fifo);
-      rmSync(join(root, files[2]));
-      writeFileSync(join(root, files[2]), text(files[2], 'v1'));
+      writeFileSync(fifo, text(files[2], 'v1'));
+      rmSync(dDir);
+      mkdirSync(join(dDir, '.dlt'), { recursive: true });
+      writeFileSync(join(root, files[3]), text(files[3], 'v1'));
     }
+  });
+
+  it('does not read ahead when it would need to unwrap a data key (a plugin could ask for a touch)', async () => {
+    rmSync(join(root, '.git', 'git-seal'), { recursive: true, force: true }); // no data keys at hand
+    writeFileSync(join(root, files[2]), text(files[2], 'v7'));
+    try {
+      const f = await addingInOrder();
+      f.cleanAhead(files[1]);
+      const out = await f.clean(files[2], Buffer.from(text(files[2], 'v7')));
+      expect(cleanedPaths()).toEqual([files[2], files[2]]); // the clean ahead gave up; git's request sealed it
+      expect(await opened(files[2], out)).toBe(text(files[2], 'v7'));
+      f.close();
+    } finally {
+      const c = new SealFilter(root, [key.file], () => {});
+      for (const p of files) {
+        const blobId = git(['rev-parse', `:0:${p}`], { cwd: root, env: env() }).trim();
+        await c.smudge(p, Buffer.from(git(['cat-file', 'blob', blobId], { cwd: root, env: env() })), blobId);
+      }
+      c.close();
+    }
+  });
+
+  it("git's second clean of the same bytes (a racily clean file) is answered without cleaning again", async () => {
+    const f = await addingInOrder();
+    const again = await f.clean(files[1], Buffer.from(text(files[1], 'v2')));
+    expect(cleanedPaths()).toEqual([]);
+    expect(await opened(files[1], again)).toBe(text(files[1], 'v2'));
+    const other = await f.clean(files[1], Buffer.from(text(files[1], 'v8')));
+    expect(cleanedPaths()).toEqual([files[1]]);
+    expect(await opened(files[1], other)).toBe(text(files[1], 'v8'));
+    f.close();
   });
 });
