@@ -301,9 +301,10 @@ export class SealFilter {
     this.lastPath = path;
     if (path === CONFIG_FILE) {
       this.sealedLast = false;
-      return content; // the config is never a secrets file, whatever .gitseal.toml says
+      return content; // the config is never a secrets file, whatever .gitattributes says
     }
-    this.reader(); // restarted if the index changed; then a clean ahead (not counted here) cannot start the read-ahead
+    // git's requests (never cleans ahead) count toward starting the blob read-ahead, which reader() restarts when the index changed.
+    this.reader();
     this.readAhead!.noteClean();
     this.inOrder = previousPath !== undefined && this.readAhead!.nextAfter(previousPath) === path;
     const last = this.lastClean;
