@@ -95,11 +95,11 @@ export class SealFilter {
   /** A profile's clean settings, resolved once per process. */
   private readonly profileSettings = new WeakMap<Profile, CleanSettings>();
   private ahead?: AheadClean;
-  /** The last clean of an indexed path, for git's second clean of a racily clean file. */
+  /** The last clean that sealed an indexed path, for git's second clean of a racily clean file. */
   private lastClean?: { path: string; content: Buffer; stamp: string; out: Buffer };
+  /** The paths of git's last two clean requests. */
   private lastPath?: string;
-  /** Whether the last clean's path followed the one before it in the index (git walking the index). */
-  private inOrder = false;
+  private previousPath?: string;
   private realRoot?: string;
   /** Whether the last clean sealed (rather than the cache answering): git is adding changed files. */
   private sealedLast = false;
@@ -297,7 +297,7 @@ export class SealFilter {
     if (ahead) this.ahead = undefined;
     const done = ahead && (await ahead.result);
     this.stamps.clear();
-    const previousPath = this.lastPath;
+    this.previousPath = this.lastPath;
     this.lastPath = path;
     if (path === CONFIG_FILE) {
       this.sealedLast = false;
@@ -306,7 +306,6 @@ export class SealFilter {
     // git's requests (never cleans ahead) count toward starting the blob read-ahead, which reader() restarts when the index changed.
     this.reader();
     this.readAhead!.noteClean();
-    this.inOrder = previousPath !== undefined && this.readAhead!.nextAfter(previousPath) === path;
     const last = this.lastClean;
     if (last && last.path === path && last.content.equals(content) && last.stamp === this.aheadStamp()) {
       return last.out; // git cleans a racily clean file twice in a row (compare, then add)
@@ -324,7 +323,7 @@ export class SealFilter {
         this.sealedLast = run.sealed;
       }
     }
-    this.lastClean = this.readAhead!.oidOf(path) !== undefined ? { path, content, stamp: this.aheadStamp(), out } : undefined;
+    this.lastClean = this.sealedLast && this.readAhead!.oidOf(path) !== undefined ? { path, content, stamp: this.aheadStamp(), out } : undefined;
     return out;
   }
 
@@ -338,8 +337,9 @@ export class SealFilter {
    * less than reading ahead.
    */
   cleanAhead(after: string): void {
-    if (this.ahead || this.closed || !this.sealedLast || !this.inOrder || after !== this.lastPath) return;
-    const path = this.readAhead?.nextAfter(after);
+    if (this.ahead || this.closed || !this.sealedLast || after !== this.lastPath || this.previousPath === undefined) return;
+    if (this.readAhead?.nextAfter(this.previousPath) !== after) return; // git is not walking the index in order
+    const path = this.readAhead.nextAfter(after);
     if (!path || path === CONFIG_FILE || !this.insideWorkTree(path)) return;
     const content = readRegularFile(join(this.root, path), MAX_AHEAD_BYTES);
     if (!content) return;
