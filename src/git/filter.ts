@@ -292,9 +292,11 @@ export class SealFilter {
    * is sealed or in plaintext_keys; values in clear are sealed with its data key, or refused without it.
    */
   async clean(path: string, content: Buffer): Promise<Buffer> {
-    // A clean ahead for another path is left to run (git may still ask for it) and not waited for.
-    const ahead = this.ahead?.path === path ? this.ahead : undefined;
-    if (ahead) this.ahead = undefined;
+    // A clean ahead for another path is not waited for; it is kept while git may still ask for it (its
+    // path comes later in the index), else dropped, so the next one can start.
+    const pending = this.ahead;
+    const ahead = pending?.path === path ? pending : undefined;
+    if (pending && (ahead || !this.readAhead?.isAfter(pending.path, path))) this.ahead = undefined;
     const done = ahead && (await ahead.result);
     this.stamps.clear();
     this.previousPath = this.lastPath;

@@ -53,6 +53,13 @@ export class IndexReadAhead {
     return undefined;
   }
 
+  /** Whether `path` comes after `other` in index order (both among the profiles' entries). */
+  isAfter(path: string, other: string): boolean {
+    const i = this.position(path);
+    const j = this.position(other);
+    return i !== undefined && j !== undefined && i > j;
+  }
+
   private position(path: string): number | undefined {
     if (this.entries === undefined) this.entries = this.list();
     return this.entries?.index.get(path);

@@ -267,18 +267,21 @@ describe('cleaning ahead of git (git add of changed files)', () => {
     }
   });
 
-  it('a request for another path does not wait for the clean ahead, nor takes it', async () => {
-    writeFileSync(join(root, files[2]), text(files[2], 'v5'));
+  it('a request for an earlier path keeps the clean ahead, and one past it drops it', async () => {
+    for (const p of files.slice(2)) writeFileSync(join(root, p), text(p, 'v5'));
     const f = await addingInOrder();
-    f.cleanAhead(files[1]);
-    const out = await f.clean(files[3], Buffer.from(text(files[3], 'v5')));
-    expect(await opened(files[3], out)).toBe(text(files[3], 'v5'));
-    f.cleanAhead(files[3]); // out of order: nothing read ahead
-    await new Promise((r) => setTimeout(r, 50));
-    expect(cleanedPaths()).toEqual([files[2], files[3]]);
-    const late = await f.clean(files[2], Buffer.from(text(files[2], 'v5'))); // git may still ask for it
-    expect(cleanedPaths()).toEqual([files[2], files[3]]);
-    expect(await opened(files[2], late)).toBe(text(files[2], 'v5'));
+    f.cleanAhead(files[1]); // cleans c ahead
+    await f.clean(files[1], Buffer.from(text(files[1], 'v2'))); // git's second clean of b: c is kept
+    const c = await f.clean(files[2], Buffer.from(text(files[2], 'v5')));
+    expect(cleanedPaths()).toEqual([files[2]]); // taken
+    expect(await opened(files[2], c)).toBe(text(files[2], 'v5'));
+    f.cleanAhead(files[2]); // cleans d ahead; git skips d (unchanged to it) and asks for e
+    const e = await f.clean(files[4], Buffer.from(text(files[4], 'v5')));
+    expect(await opened(files[4], e)).toBe(text(files[4], 'v5'));
+    expect(cleanedPaths()).toEqual([files[2], files[3], files[4]]);
+    const d = await f.clean(files[3], Buffer.from(text(files[3], 'v5'))); // dropped: cleaned again
+    expect(cleanedPaths()).toEqual([files[2], files[3], files[4], files[3]]);
+    expect(await opened(files[3], d)).toBe(text(files[3], 'v5'));
     f.close();
   });
 
