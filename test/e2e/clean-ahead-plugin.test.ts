@@ -49,7 +49,7 @@ describe('clean ahead with an age plugin identity', () => {
     const { env, dir, sessions } = setup();
     const r = run('git', ['add', files[0]], { cwd: dir, env });
     expect(r.status, r.stderr).toBe(0);
-    expect(sessions()).toBe(1); // fails: 2, b was unwrapped too although git never asked for it
+    expect(sessions()).toBe(1); // b25d220: 2, b was unwrapped too although git never asked for it
   });
 
   it('git add of one file shows the plugin prompt once', () => {
@@ -64,7 +64,7 @@ describe('clean ahead with an age plugin identity', () => {
     const t0 = Date.now();
     const r = spawnSync('git', ['add', files[0]], { cwd: dir, env: { ...env, HANG_AFTER: '1' }, encoding: 'utf8', timeout: 15000 });
     const took = Date.now() - t0;
-    expect(r.signal, `git add took ${took} ms; ${r.stderr}`).toBeNull(); // fails: git waits for the filter, which waits on the plugin
+    expect(r.signal, `git add took ${took} ms; ${r.stderr}`).toBeNull(); // b25d220: git waited for the filter, which waited on the plugin
     expect(r.status, r.stderr).toBe(0);
   });
 });
