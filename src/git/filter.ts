@@ -5,7 +5,7 @@ import { GitSealError } from '../errors.js';
 import { loadIdentities, unwrapDataKey, type LoadedIdentities } from '../age/index.js';
 import { PluginIdentity } from '../age/plugin-identity.js';
 import { X25519Identity } from '../age/x25519.js';
-import { assembleSealed, META_TABLE, sealedBody } from '../format/meta.js';
+import { assembleSealed, META_TABLE, sameSet, sealedBody } from '../format/meta.js';
 import {
   isSealedScalar,
   keyPathList,
@@ -421,7 +421,7 @@ export class SealFilter {
     const knownKey = prevSealed && opened?.dataKey(prevSealed.meta.dataKey);
     // Ahead of git, never anything that could start a plugin or ask for a passphrase or touch: only a
     // version whose data key this clone already holds, re-sealed for the same recipients (no wrapping).
-    if (effects && (this.closed || !knownKey || !prevSealed!.headerMatchesRecipients || !sameRecipients(prevSealed!.meta.recipients, recipients))) return null;
+    if (effects && (this.closed || !knownKey || !prevSealed!.headerMatchesRecipients || !sameSet(prevSealed!.meta.recipients, recipients))) return null;
     const result = await seal(text, {
       recipients,
       identities: await this.identities(),
@@ -692,12 +692,6 @@ function parsesAsToml(text: string): boolean {
   } catch {
     return false;
   }
-}
-
-function sameRecipients(a: readonly string[], b: readonly string[]): boolean {
-  const x = [...a].sort();
-  const y = [...b].sort();
-  return x.length === y.length && x.every((r, i) => r === y[i]);
 }
 
 /** Identity of a file's current version (inode, size, times); '' when it is missing. */
