@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
@@ -295,6 +295,8 @@ describe('cleaning ahead of git (git add of changed files)', () => {
     const dDir = join(root, files[3], '..', '..');
     rmSync(dDir, { recursive: true });
     symlinkSync(outside, dDir);
+    // A writer that lets go after 2 s: a read that waited on the FIFO would end then (and fail the test) instead of hanging the run.
+    const writer = spawn('sh', ['-c', `sleep 2 > '${fifo}'`], { stdio: 'ignore' });
     try {
       const f = await addingInOrder();
       f.cleanAhead(files[1]); // would block here on the FIFO
@@ -304,6 +306,7 @@ describe('cleaning ahead of git (git add of changed files)', () => {
       expect(cleanedPaths()).toEqual([files[2]]); // git's own request only: nothing read ahead
       f.close();
     } finally {
+      writer.kill();
       rmSync(fifo);
       writeFileSync(fifo, text(files[2], 'v1'));
       rmSync(dDir);
