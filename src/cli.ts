@@ -7,11 +7,12 @@ import { toList } from './commands/common.js';
 
 class UsageError extends GitSealError {}
 
-/** Marks an argument given after `--` that starts with '-' (no argv string can hold a NUL). */
+/** Marks an argument that starts with '-' but is no option (no argv string can hold a NUL). */
 const LITERAL = '\0';
 
 /**
- * yargs reads a lone `-` as a positional; `--output -` (stdout) must stay the option's value. After `--`,
+ * yargs reads a lone `-` as an empty string (or `true`), not as the file name for stdin or stdout: it is
+ * marked here, so `decrypt -` reads stdin and `--output -` writes stdout. After `--`,
  * arguments are positionals even when they start with '-' (`get -- -x.toml key`; git runs the drivers
  * that way), which yargs does not do by itself: they are marked here and unmarked by `unmarkLiterals`.
  */
@@ -22,8 +23,7 @@ function joinDashValues(argv: string[]): string[] {
       if (out.includes('exec')) return [...out, ...argv.slice(i)]; // a wrapped command's own arguments
       return [...out, ...argv.slice(i + 1).map((a) => (a.startsWith('-') ? LITERAL + a : a))];
     }
-    if ((argv[i] === '-o' || argv[i] === '--output') && argv[i + 1] === '-') out.push(`${argv[i++]}=-`);
-    else out.push(argv[i]);
+    out.push(argv[i] === '-' ? LITERAL + argv[i] : argv[i]);
   }
   return out;
 }

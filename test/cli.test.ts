@@ -37,6 +37,21 @@ describe('encrypt and decrypt', () => {
     expect(gitSeal(['decrypt', '-i', key.file, '--in-place', file], { env }).status).toBe(0);
     expect(readFileSync(file, 'utf8')).toBe(plain);
   });
+
+  it("a lone '-' names stdin, as a positional and as an option's value", async () => {
+    const dir = tempDir();
+    const env = isolatedEnv(dir);
+    const key = await makeKey(dir);
+    const plain = `[db]\npassword = "${SECRET}"\n`;
+    const sealed = gitSeal(['encrypt', '-r', key.recipient, '-'], { env, input: plain });
+    expect(sealed.status, sealed.stderr).toBe(0);
+    expect(sealed.stdout).toContain('ENC[');
+    const opened = gitSeal(['decrypt', '-i', key.file, '-', '-o', '-'], { env, input: sealed.stdout });
+    expect(opened.stderr).toBe('');
+    expect(opened.stdout).toBe(plain);
+    // --in-place has no file to rewrite when the file is stdin.
+    expectOneLineError(gitSeal(['decrypt', '-i', key.file, '--in-place', '-'], { env, input: sealed.stdout }), /--in-place needs a FILE/);
+  });
 });
 
 describe('CLI errors', () => {
