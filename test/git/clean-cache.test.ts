@@ -259,6 +259,15 @@ describe('the clean cache keeps sealed blobs', () => {
     }
   });
 
+  it('a small blob file read whole keeps every blob before a header cut short at its end', () => {
+    const gitDir = cacheWith(50);
+    const head = Buffer.alloc(5);
+    head[0] = 40;
+    head.writeUInt32BE(10, 1);
+    appendFileSync(join(gitDir, 'git-seal', 'clean-blobs'), Buffer.concat([head, Buffer.from(oidOf(9000).slice(0, 20), 'latin1')]));
+    expect(served(gitDir, [0, 1, 25, 49])).toEqual([0, 1, 25, 49]);
+  });
+
   it('a small blob file is read whole and needs no index', () => {
     const gitDir = cacheWith(50);
     expect(served(gitDir, [0, 49])).toEqual([0, 49]);
