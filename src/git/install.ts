@@ -261,7 +261,7 @@ interface Copies {
 async function writeHere(repo: Repo, entries: readonly TreeEntry[], { seen, blobs: staged }: Copies, identityFiles: string[], opening: boolean): Promise<CheckedOut[]> {
   const filter = opening ? new SealFilter(repo.root, identityFiles, undefined, repo.gitDir) : null;
   const temps = new Map<string, ReturnType<typeof tempDirFor>>();
-  const written: string[] = [];
+  const unplaced = new Set<string>(); // temp files written but not renamed into place
   try {
     const blobs = entries.map((e) => staged.get(e.oid)!);
     const contents = filter ? await filter.smudgeMany(entries.map((e, i) => ({ path: e.path, content: blobs[i], blob: e.oid }))) : blobs;
@@ -269,9 +269,10 @@ async function writeHere(repo: Repo, entries: readonly TreeEntry[], { seen, blob
       const dir = dirname(join(repo.root, e.path));
       const temp = temps.get(dir) ?? temps.set(dir, tempDirFor(dir)).get(dir)!;
       const tmp = join(temp.dir, tempName());
-      written.push(tmp);
+      unplaced.add(tmp);
       writeFileSync(tmp, contents[i], { mode: e.mode === '100755' ? 0o777 : 0o666, flag: 'wx' }); // git's modes, less the umask
       await putInPlace(repo, e.path, tmp, seen);
+      unplaced.delete(tmp);
     }
     stopPoint('install-placed');
     const checked: CheckedOut[] = [];
@@ -288,7 +289,7 @@ async function writeHere(repo: Repo, entries: readonly TreeEntry[], { seen, blob
     }
     return checked;
   } finally {
-    for (const tmp of written) rmSync(tmp, { force: true });
+    for (const tmp of unplaced) rmSync(tmp, { force: true });
     for (const t of temps.values()) t.remove?.();
     filter?.close();
   }
