@@ -124,6 +124,13 @@ function asSealed(x: string | SealedFile, file: string): SealedFile | null {
 /** Unwrap the data key of a sealed file; null when none of the identities is a recipient. */
 export async function unwrapFileDataKey(sealed: SealedFile, identities: readonly Identity[], file: string): Promise<Uint8Array | null> {
   if (identities.length === 0) return null;
+  // The header check, read now: it parses the header unwrapDataKey then takes from datakey.ts's memo,
+  // which a batch of more files than it keeps would have emptied by the time a checkout asks.
+  try {
+    void sealed.headerMatchesRecipients;
+  } catch {
+    /* a malformed header: unwrapDataKey reports it, naming the file */
+  }
   return unwrapDataKey(sealed.meta.dataKey, identities, { source: file, recipients: sealed.meta.recipients });
 }
 
