@@ -24,6 +24,17 @@ const typageRecipients = {
     }));
   },
 };
+// string-width does its costly set-up when it loads: every copy is bundled behind one shim that loads it on
+// first use (scripts/string-width-lazy.cjs).
+const lazyStringWidth = {
+  name: 'lazy-string-width',
+  setup(b) {
+    const shim = resolve('scripts/string-width-lazy.cjs');
+    const real = createRequire(createRequire(import.meta.url).resolve('yargs')).resolve('string-width');
+    b.onResolve({ filter: /^string-width$/ }, () => ({ path: shim }));
+    b.onResolve({ filter: /^string-width\/real$/ }, () => ({ path: real }));
+  },
+};
 const result = await build({
   entryPoints: entries,
   outdir: tmp,
@@ -41,7 +52,7 @@ const result = await build({
   // The sources find package files relative to import.meta.url; a CommonJS bundle has __filename.
   define: { 'import.meta.url': '__gsModuleUrl' },
   banner: { js: "const __gsModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
-  plugins: [typageRecipients],
+  plugins: [typageRecipients, lazyStringWidth],
   metafile: true,
   logLevel: 'warning',
 });

@@ -69,6 +69,24 @@ describe('bundles start with their V8 code cache', () => {
 });
 
 describe('code the bundles load on first use runs through vm.Script (no dynamic import)', () => {
+  it("the CLI builds string-width's Intl.Segmenter only when it measures text (help), not at every start", () => {
+    // A preload that counts Intl.Segmenter constructions (string-width makes one as it loads; ~20 ms each).
+    const preload = join(tempDir(), 'count-segmenters.cjs');
+    writeFileSync(
+      preload,
+      `const Real = Intl.Segmenter; let n = 0;
+Intl.Segmenter = new Proxy(Real, { construct(t, a) { n++; return Reflect.construct(t, a); } });
+process.on('exit', () => process.stderr.write('segmenters=' + n + '\\n'));`,
+    );
+    const segmenters = (args: string[]) => {
+      const r = spawnSync(process.execPath, ['-r', preload, BIN, ...args], { encoding: 'utf8', env: isolatedEnv(tempDir()) });
+      expect(r.status, r.stderr).toBe(0);
+      return Number(/segmenters=(\d+)/.exec(r.stderr)?.[1]);
+    };
+    expect(segmenters(['--version'])).toBe(0);
+    expect(segmenters(['--help'])).toBeGreaterThan(0); // help's layout still measures its text
+  });
+
   it('a post-quantum identity seals and opens through the command (the recipient classes are bundled)', () => {
     const dir = tempDir();
     const env = isolatedEnv(dir);
