@@ -1,9 +1,13 @@
 'use strict';
-// Bundled in place of every string-width (yargs, cliui and wrap-ansi each import one): string-width
-// builds an Intl.Segmenter and a \p{RGI_Emoji} expression when its module loads, ~40 ms that every
-// CLI start paid, though only help and error output measure text. This loads it on first use instead.
+// Bundled in place of every string-width (yargs, cliui and wrap-ansi each import one). string-width
+// builds an Intl.Segmenter and a \p{RGI_Emoji} expression when its module loads (~30-60 ms), and yargs
+// lays out a command's help text before running it, so every CLI start paid for it. In git-seal's help
+// text, printable ASCII and '…' take one column a character (the ellipsis is East Asian ambiguous: one
+// column unless ambiguousIsNarrow is false) and a line feed none; only other text loads string-width.
+const PLAIN = /^[\x20-\x7e\u2026\n]*$/;
 let real;
 module.exports = function stringWidth(string, options) {
+  if (typeof string === 'string' && options?.ambiguousIsNarrow !== false && PLAIN.test(string)) return string.length - (string.split('\n').length - 1);
   real ??= require('string-width/real').default;
   return real(string, options);
 };
