@@ -5,10 +5,11 @@
 const { loadBundle } = require('./load-bundle.cjs');
 
 const argv = process.argv.slice(2);
-// `exec` and `filter-process` start from lean bundles without yargs: exec wraps other commands, and git
-// starts the filter for every checkout, add and status, so their cold start counts. A lean entry returns
-// undefined for a form it does not handle, which then goes to the full CLI.
-const lean = argv[0] === 'exec' ? 'exec' : argv[0] === 'filter-process' ? 'filter' : undefined;
+// `exec`, `filter-process` and `textconv --` start from lean bundles without yargs: exec wraps other
+// commands, and git starts the filter for every checkout, add and status and textconv for every secrets
+// file a diff shows, so their cold start counts. A lean entry returns undefined for a form it does not
+// handle, which then goes to the full CLI.
+const lean = argv[0] === 'exec' ? 'exec' : argv[0] === 'filter-process' || (argv[0] === 'textconv' && argv[1] === '--') ? 'filter' : undefined;
 
 (async () => {
   let code = lean ? await loadBundle(lean).exports.main(argv) : undefined;

@@ -4,7 +4,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BIN, cleanupTempDirs, gitSeal, isolatedEnv, ROOT, tempDir } from './helpers.js';
+import { BIN, cleanupTempDirs, gitSeal, isolatedEnv, makeKey, ROOT, tempDir } from './helpers.js';
 import { runInPty } from './pty.js';
 
 afterAll(cleanupTempDirs);
@@ -89,6 +89,30 @@ process.on('exit', () => process.stderr.write('segmenters=' + n + '\\n'));`,
     expect(segmenters(['keygen', '--output', '-'])).toBe(0);
     expect(segmenters(['--help'])).toBe(0);
     expect(segmenters(['recipients', 'add', '--help'])).toBe(0); // its text holds '…'
+  });
+
+  it("git's form of textconv (textconv -- FILE) starts from the lean filter bundle; other forms from the CLI", async () => {
+    const dir = tempDir();
+    const key = await makeKey(dir);
+    const file = join(dir, 'secrets.toml');
+    writeFileSync(file, gitSeal(['encrypt', '-r', key.recipient], { env: isolatedEnv(dir), input: 'a = "opened"\n' }).stdout);
+    // A preload that names the bundles read.
+    const preload = join(dir, 'bundles-read.cjs');
+    writeFileSync(
+      preload,
+      `const fs = require('fs'); const read = fs.readFileSync; const seen = [];
+fs.readFileSync = function (p, ...rest) { if (/dist[\\\\/]bundle[\\\\/]\\w+\\.cjs$/.test(String(p))) seen.push(String(p).replace(/^.*[\\\\/]/, '')); return read.call(this, p, ...rest); };
+process.on('exit', () => process.stderr.write('bundles=' + seen.join(',') + '\\n'));`,
+    );
+    const started = (args: string[]) => {
+      const r = spawnSync(process.execPath, ['-r', preload, BIN, ...args], { cwd: dir, encoding: 'utf8', env: isolatedEnv(dir, { GITSEAL_AGE_KEY: key.identity }) });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toBe('a = "opened"\n');
+      return /bundles=(.*)/.exec(r.stderr)?.[1];
+    };
+    expect(started(['textconv', '--', file])).toBe('filter.cjs');
+    expect(started(['textconv', file])).toBe('cli.cjs');
+    expect(started(['decrypt', file])).toBe('cli.cjs');
   });
 
   it('the string-width shim measures as string-width does', async () => {
