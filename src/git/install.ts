@@ -110,7 +110,7 @@ interface SealedFiles {
 
 /** One `git ls-files` and one `git check-attr` for what install and lock need to know of the index. */
 function sealedFiles(repo: Repo): SealedFiles {
-  const listed = listIndex(repo.root);
+  const listed = listIndex(repo.root, repo.gitDir);
   const attributes = attributesOf(repo.root, listed.paths, ['filter', ...CONVERTING_ATTRIBUTES]);
   const files = listed.paths.filter((p) => attributes.get(p)?.filter === DRIVER);
   const want = new Set(files);

@@ -1,7 +1,8 @@
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readIndexFile } from '../../src/git/index-file.js';
+import { listIndex } from '../../src/git/list-files.js';
 import { cleanupTempDirs, tempDir } from '../helpers.js';
 import { conflictAndIntentToAdd, gitOut } from './index-repo.js';
 
@@ -92,5 +93,28 @@ describe('readIndexFile reads the index as git ls-files lists it', () => {
       expect(readIndexFile(join(dir, '.git', 'index')), `version ${version}`).toBeNull();
       expect(lsFiles(dir)).toHaveLength(8); // git itself lists it
     }
+  });
+});
+
+describe('listIndex', () => {
+  it('in process, lists what git ls-files lists: modes, stages, intent-to-add, a symlink and a gitlink', () => {
+    const dir = repo();
+    conflictAndIntentToAdd(dir, 'n\n');
+    writeFileSync(join(dir, 'run.sh'), '#!/bin/sh\n');
+    chmodSync(join(dir, 'run.sh'), 0o755);
+    symlinkSync('pipelines/p10/x', join(dir, 'link.toml'));
+    git(dir, ['add', 'run.sh', 'link.toml']);
+    const head = git(dir, ['rev-parse', 'HEAD']).toString().trim();
+    git(dir, ['update-index', '--add', '--cacheinfo', `160000,${head},vendor/sub`]);
+    const gitDir = join(dir, '.git');
+    const inProcess = listIndex(dir, gitDir);
+    const byGit = listIndex(dir);
+    expect(inProcess).toEqual(byGit);
+    expect(new Set(inProcess.staged.map((e) => e.mode))).toEqual(new Set(['100644', '100755', '120000', '160000']));
+    expect(inProcess.paths).toContain('a.toml'); // conflicted: listed once, not staged
+    expect(inProcess.staged.some((e) => e.path === 'a.toml')).toBe(false);
+    // What index-file.ts does not read (here a split index) is listed by git.
+    git(dir, ['update-index', '--split-index']);
+    expect(listIndex(dir, gitDir)).toEqual(byGit);
   });
 });
