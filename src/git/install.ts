@@ -108,7 +108,7 @@ interface SealedFiles {
   attributes: PathAttributes;
 }
 
-/** One `git ls-files` and one `git check-attr` for what install and lock need to know of the index. */
+/** The index (read in process, else one `git ls-files`) and one `git check-attr`: what install and lock need to know of it. */
 function sealedFiles(repo: Repo): SealedFiles {
   const listed = listIndex(repo.root, repo.gitDir);
   const attributes = attributesOf(repo.root, listed.paths, ['filter', ...CONVERTING_ATTRIBUTES]);
