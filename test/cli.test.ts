@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupTempDirs, gitSeal, isolatedEnv, makeKey, ROOT, tempDir, type TestKey } from './helpers.js';
+import { cleanupTempDirs, gitSeal, isolatedEnv, makeKey, person, read, repoWith, ROOT, tempDir, type TestKey } from './helpers.js';
 
 afterAll(cleanupTempDirs);
 
@@ -51,6 +51,42 @@ describe('encrypt and decrypt', () => {
     expect(opened.stdout).toBe(plain);
     // --in-place has no file to rewrite when the file is stdin.
     expectOneLineError(gitSeal(['decrypt', '-i', key.file, '--in-place', '-'], { env, input: sealed.stdout }), /--in-place needs a FILE/);
+  });
+
+  it("elsewhere '-' is a file of that name: textconv (as git runs it for a root file named '-') and get", () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, '-'), 'x = "from the file"\n');
+    for (const args of [['textconv', '--', '-'], ['textconv', '-'], ['get', '-', 'x']]) {
+      const r = gitSeal(args, { cwd: dir, env: isolatedEnv(dir), input: 'x = "from stdin"\n' });
+      expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+      expect(r.stdout, args.join(' ')).toMatch(/^(x = )?"?from the file"?\n$/);
+    }
+  });
+});
+
+describe('a file named - in a repository', () => {
+  it("git diff shows the working copy of '-', not git's stdin", () => {
+    const alice = person('alice');
+    const dir = repoWith(alice, {});
+    writeFileSync(join(dir, '.gitseal.toml'), read(dir, '.gitseal.toml').replace('files = ["**/.dlt/secrets.toml"]', 'files = ["**/.dlt/secrets.toml", "-"]'));
+    writeFileSync(join(dir, '.gitattributes'), read(dir, '.gitattributes') + '/- filter=git-seal diff=git-seal merge=git-seal\n');
+    writeFileSync(join(dir, '-'), 'a = "one"\n');
+    alice.git(['add', '-A'], dir);
+    alice.git(['commit', '-q', '-m', 'dash'], dir);
+    writeFileSync(join(dir, '-'), 'a = "two"\n');
+    const diff = alice.git(['diff'], dir, { input: 'injected = "from git\'s stdin"\n' });
+    expect(diff).toContain('+a = "two"');
+    expect(diff).not.toContain('injected');
+  });
+
+  it("set FILE KEY - takes the value from stdin", () => {
+    const alice = person('alice');
+    const dir = repoWith(alice);
+    const r = alice.seal(['set', '.dlt/secrets.toml', 'sources.stripe.extra', '-'], { cwd: dir, input: 'piped-value\n' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(alice.seal(['get', '.dlt/secrets.toml', 'sources.stripe.extra'], { cwd: dir }).stdout).toBe('piped-value\n');
+    // Any other word there is a value typed on the command line: refused.
+    expect(alice.seal(['set', '.dlt/secrets.toml', 'sources.stripe.extra', 'typed'], { cwd: dir }).status).toBe(2);
   });
 });
 

@@ -26,7 +26,7 @@ export const decryptCommand: CommandModule<GlobalArgs, Args> = {
   handler: async (args) => {
     const target = { inPlace: args['in-place'], output: args.output, file: args.file, mode: 0o600 };
     await rewriting(target, async () => {
-      const { text, name, bytes } = readText(args.file);
+      const { text, name, bytes } = readText(args.file === '-' ? undefined : args.file); // '-': stdin, as without FILE
       const named = args.file !== undefined && args.file !== '-';
       const plaintext = await openText(text, await identityList(args), name, {
         // stdin has no path, so no plaintext_keys: name the file, or pass --allow-plaintext.

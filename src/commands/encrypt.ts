@@ -25,7 +25,7 @@ export const encryptCommand: CommandModule<GlobalArgs, Args> = {
   handler: async (args) => {
     const target = { inPlace: args['in-place'], output: args.output, file: args.file };
     await rewriting(target, async () => {
-      const { text, name, bytes } = readText(args.file);
+      const { text, name, bytes } = readText(args.file === '-' ? undefined : args.file); // '-': stdin, as without FILE
       let recipients = args.recipient ?? [];
       if (recipients.length === 0) recipients = parseSealed(text, name)?.meta.recipients ?? [];
       const sealed = await sealText(text, { recipients, identities: await identityList(args), file: name });

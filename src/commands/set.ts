@@ -51,20 +51,22 @@ interface SetArgs extends GlobalArgs {
 }
 
 async function readValue(args: SetArgs): Promise<string> {
-  if (args.literal?.length) {
+  const dash = args.literal?.length === 1 && args.literal[0] === '-'; // `set FILE KEY -`: the value from stdin
+  if (args.literal?.length && !dash) {
     throw new GitSealError(
       'refusing a value on the command line: it would be kept in your shell history',
       'pipe it in (--stdin), type it at a hidden prompt (--prompt), or pass --value VALUE if you accept the risk',
       2,
     );
   }
-  const sources = [args.stdin, args.prompt, args.value !== undefined].filter(Boolean).length;
+  const stdin = args.stdin || dash;
+  const sources = [stdin, args.prompt, args.value !== undefined].filter(Boolean).length;
   if (sources > 1) throw new GitSealError('give the value one way: --stdin, --prompt or --value', 'pick one', 2);
   if (args.value !== undefined) {
     info(args, 'git-seal: warning: a value given with --value can end up in your shell history and is visible in the process list');
     return args.value;
   }
-  if (args.prompt || (!args.stdin && process.stdin.isTTY)) {
+  if (args.prompt || (!stdin && process.stdin.isTTY)) {
     const value = await promptHidden(`Value for ${args.key} (input hidden): `);
     if (value === '') throw new GitSealError('empty value: nothing was set', "to store an empty string, use --value ''");
     return value;
@@ -83,7 +85,7 @@ export const setCommand: CommandModule<GlobalArgs, SetArgs> = {
       .positional('file', { type: 'string', demandOption: true, describe: 'secrets file; created (sealed for its profile) if missing' })
       .positional('key', { type: 'string', demandOption: true, describe: 'key path, e.g. sources.stripe.api_key; tables are created as needed' })
       .usage('$0 set <file> <key> [--stdin | --prompt | --value VALUE] [--type TYPE]\n\nSet or add one value; a sealed file stays sealed and only that line changes.')
-      .positional('literal', { type: 'string', array: true, describe: 'refused: a value typed here stays in your shell history (see --value)' })
+      .positional('literal', { type: 'string', array: true, describe: "refused: a value typed here stays in your shell history (see --value); '-' reads stdin" })
       .option('stdin', { type: 'boolean', describe: 'read the value from stdin (one trailing newline is dropped); the default when stdin is not a terminal' })
       .option('prompt', { type: 'boolean', describe: 'ask for the value without echoing it; the default on a terminal' })
       .option('value', { type: 'string', describe: 'the value itself (warns: visible in shell history and the process list)' })

@@ -12,9 +12,9 @@ export function readStdin(): Buffer {
   }
 }
 
-/** Read a file (or stdin when `file` is undefined or '-') as bytes. */
+/** Read a file (or stdin when `file` is undefined: a file named '-' is read as a file) as bytes. */
 export function readBytes(file: string | undefined): Buffer {
-  if (file === undefined || file === '-') return readStdin();
+  if (file === undefined) return readStdin();
   try {
     return readFileSync(file);
   } catch (err) {
@@ -35,7 +35,7 @@ export function decodeText(bytes: Uint8Array, name: string): string {
 }
 
 export function readText(file: string | undefined): { text: string; name: string; bytes: Buffer } {
-  const name = file === undefined || file === '-' ? STDIN_NAME : file;
+  const name = file === undefined ? STDIN_NAME : file;
   const bytes = readBytes(file);
   return { text: decodeText(bytes, name), name, bytes };
 }
