@@ -122,7 +122,10 @@ process.on('exit', () => process.stderr.write('bundles=' + seen.join(',') + '\\n
     new Function('module', 'require', source)(shim, (id: string) => (id === 'string-width/real' ? real : assert.fail(id)));
     const samples = ['', 'git-seal set FILE KEY', 'two\n\nlines\n', '\r\n', 'tab\there', 'ä', 'NAME, …', '日本語', '👍🏽 ok', '\u001b[31mred\u001b[39m', 'a\u0301', '\u0000x', '~'];
     for (const s of samples) expect(shim.exports(s), JSON.stringify(s)).toBe(real.default(s));
-    for (const s of ['日本', '…', 'a … b']) expect(shim.exports(s, { ambiguousIsNarrow: false }), s).toBe(real.default(s, { ambiguousIsNarrow: false }));
+    // string-width takes only undefined as its default (narrow); null or 0 make '…' wide.
+    for (const o of [{ ambiguousIsNarrow: false }, { ambiguousIsNarrow: true }, { ambiguousIsNarrow: null }, { ambiguousIsNarrow: 0 }, {}]) {
+      for (const s of ['日本', '…', 'a … b', 'plain']) expect(shim.exports(s, o), `${s} ${JSON.stringify(o)}`).toBe(real.default(s, o));
+    }
   });
 
   it('a post-quantum identity seals and opens through the command (the recipient classes are bundled)', () => {
