@@ -19,8 +19,11 @@ export const MAX_TOTAL_PATH_BYTES = 16 << 20;
 const SIGNATURE = 0x44495243; // "DIRC"
 const FLAG_EXTENDED = 0x4000;
 const MODE_SPARSE_DIRECTORY = 0o040000;
-/** Extensions this reader cannot do without: a split index ("link") and a sparse index ("sdir"). */
-const UNSUPPORTED_EXTENSIONS = new Set(['link', 'sdir']);
+/**
+ * Extensions a reader must understand: any whose signature does not start with 'A'-'Z' (git's
+ * read-cache.c), such as a split index ("link") or a sparse index ("sdir"). This reader handles none.
+ */
+const isRequiredExtension = (signature: string): boolean => !(signature.charCodeAt(0) >= 0x41 && signature.charCodeAt(0) <= 0x5a);
 
 /** An entry with where it sits in the index file, for an in-place update of its stat data. */
 export interface PlacedIndexEntry extends IndexEntry {
@@ -125,7 +128,7 @@ function parse(data: Buffer, placed: boolean): { entries: IndexEntry[]; extensio
   while (at < end) {
     if (at + 8 > end) return null;
     const signature = data.toString('latin1', at, at + 4);
-    if (UNSUPPORTED_EXTENSIONS.has(signature)) return null;
+    if (isRequiredExtension(signature)) return null;
     extensions.push(signature);
     at += 8 + data.readUInt32BE(at + 4);
   }

@@ -21,7 +21,7 @@ export interface IndexListing {
  * index-file.ts handles the index (a git process costs 10-20 ms), else from one `git ls-files`.
  */
 export function listIndex(root: string, gitDir?: string): IndexListing {
-  const read = gitDir !== undefined && !process.env.GIT_INDEX_FILE ? readIndex(join(gitDir, 'index')) : null;
+  const read = gitDir !== undefined && process.env.GIT_INDEX_FILE === undefined ? readIndex(join(gitDir, 'index')) : null;
   if (read) return read;
   const staged: TreeEntry[] = [];
   const paths = new Set<string>();

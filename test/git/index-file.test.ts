@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -82,6 +83,27 @@ describe('readIndexFile reads the index as git ls-files lists it', () => {
     git(dir, ['update-index', '--split-index']);
     expect(readIndexFile(index)).toBeNull();
     expect(readIndexFile(join(dir, 'no-such-index'))).toBeNull();
+  });
+
+  it('gives up on an extension git requires readers to understand (not A-Z first), and reads past optional ones', () => {
+    const dir = repo();
+    const index = join(dir, '.git', 'index');
+    const good = readFileSync(index);
+    /** The index with one more extension before its checksum, and the checksum made again. */
+    const withExtension = (signature: string): Buffer => {
+      const body = good.subarray(0, good.length - 20);
+      const ext = Buffer.alloc(12);
+      ext.write(signature, 0, 'latin1');
+      ext.writeUInt32BE(4, 4);
+      const data = Buffer.concat([body, ext]);
+      return Buffer.concat([data, createHash('sha1').update(data).digest()]);
+    };
+    writeFileSync(index, withExtension('ZZZZ'));
+    expect(readIndexFile(index)).toEqual(lsFiles(dir)); // git, too, reads past it
+    for (const required of ['abcd', 'link', '1xyz', '~ext']) {
+      writeFileSync(index, withExtension(required));
+      expect(readIndexFile(index), required).toBeNull();
+    }
   });
 
   it('leaves a path longer than 4096 bytes to git (version 4 could otherwise decode a small file to gigabytes)', () => {
