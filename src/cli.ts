@@ -11,12 +11,12 @@ class UsageError extends GitSealError {}
 const LITERAL = '\0';
 
 /**
- * yargs reads a lone `-` as an empty string (or `true`), not as the file name for stdin or stdout: it is
- * marked here, so `decrypt -` reads stdin and `--output -` writes stdout. After `--`,
- * arguments are positionals even when they start with '-' (`get -- -x.toml key`; git runs the drivers
- * that way), which yargs does not do by itself: they are marked here and unmarked by `unmarkLiterals`.
+ * yargs reads a lone `-` as an empty string (or `true`): it is marked here, so each command gets `-` as
+ * given (`decrypt -` reads stdin, `--output -` writes stdout, `get - KEY` reads a file named `-`). After
+ * `--`, arguments are positionals even when they start with '-' (`get -- -x.toml key`; git runs the
+ * drivers that way), which yargs does not do by itself: they are marked here too. `unmarkLiterals` undoes it.
  */
-function joinDashValues(argv: string[]): string[] {
+function markLiterals(argv: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--') {
@@ -29,7 +29,7 @@ function joinDashValues(argv: string[]): string[] {
 }
 
 function buildCli(argv: string[]): Argv {
-  return yargs(joinDashValues(argv))
+  return yargs(markLiterals(argv))
     .scriptName('git-seal')
     .usage('$0 <command> [options]\n\nGit-native encrypted secrets TOML files: each value sealed with age, keys and comments readable.')
     .option('identity', { alias: 'i', type: 'string', global: true, describe: 'age identity file to decrypt with (repeatable)', coerce: toList })
